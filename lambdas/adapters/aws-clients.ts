@@ -1,0 +1,39 @@
+/**
+ * The one factory for AWS SDK clients. Endpoints are passed explicitly (the local stack and
+ * LocalStack set them; in AWS they are absent), so nothing depends on SDK environment handling.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+export interface AwsConfig {
+  region: string;
+  endpoints?: { dynamodb?: string; s3?: string; stepfunctions?: string };
+  /** Only for stand-ins; in AWS the default provider chain (the function's role) is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+function common(config: AwsConfig, endpoint: string | undefined) {
+  return {
+    region: config.region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+  };
+}
+
+export function dynamoDbDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(common(config, config.endpoints?.dynamodb));
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function s3Client(config: AwsConfig): S3Client {
+  // Path-style addressing works with every S3 stand-in and with AWS.
+  return new S3Client({ ...common(config, config.endpoints?.s3), forcePathStyle: config.endpoints?.s3 !== undefined });
+}
+
+export function stepFunctionsClient(config: AwsConfig): SFNClient {
+  return new SFNClient(common(config, config.endpoints?.stepfunctions));
+}

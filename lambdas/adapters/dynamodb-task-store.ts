@@ -1,0 +1,180 @@
+/**
+ * TaskStore on DynamoDB (one table, see task-table.ts). Every state change is a conditional
+ * update on the expected state and version; a lost race re-reads the item and reports it.
+ */
+import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { assertTransition } from '../domain/states.js';
+import type { OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
+import type { TesState, TesTask, TesTaskLog } from '../domain/tes.js';
+import { StaleWriteError, type StateChange, type SummaryPage, type SummaryQuery, type TaskStore } from '../ports/task-store.js';
+import { ownerStateKey, TASK_TABLE } from './task-table.js';
+
+interface TaskItem {
+  pk: string;
+  owner: string;
+  ownerState: string;
+  state: TesState;
+  version: number;
+  created: string;
+  name?: string;
+  tags?: Record<string, string>;
+  task: TesTask;
+  logs: TesTaskLog[];
+  offloaded?: OffloadedContent[];
+}
+
+function toItem(record: TaskRecord): TaskItem {
+  return {
+    pk: record.id,
+    owner: record.owner,
+    ownerState: ownerStateKey(record.owner, record.state),
+    state: record.state,
+    version: record.version,
+    created: record.creationTime,
+    name: record.task.name,
+    tags: record.task.tags,
+    task: record.task,
+    logs: record.logs,
+    offloaded: record.offloaded,
+  };
+}
+
+function toRecord(item: TaskItem): TaskRecord {
+  const record: TaskRecord = {
+    id: item.pk,
+    owner: item.owner,
+    state: item.state,
+    version: item.version,
+    creationTime: item.created,
+    task: item.task,
+    logs: item.logs,
+  };
+  if (item.offloaded !== undefined && item.offloaded.length > 0) record.offloaded = item.offloaded;
+  return record;
+}
+
+function readUnits(consumed: ConsumedCapacity | ConsumedCapacity[] | undefined): number {
+  if (consumed === undefined) return 0;
+  const all = Array.isArray(consumed) ? consumed : [consumed];
+  return all.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+}
+
+const BATCH_GET_MAX = 100;
+
+export class DynamoDbTaskStore implements TaskStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(record: TaskRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: toItem(record),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: id }, ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : toRecord(out.Item as TaskItem);
+  }
+
+  async getMany(ids: readonly string[]): Promise<TaskRecord[]> {
+    const found = new Map<string, TaskRecord>();
+    for (let start = 0; start < ids.length; start += BATCH_GET_MAX) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(start, start + BATCH_GET_MAX).map((pk) => ({ pk }));
+      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt += 1) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const out: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const record = toRecord(item as TaskItem);
+          found.set(record.id, record);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return ids.flatMap((id) => {
+      const record = found.get(id);
+      return record === undefined ? [] : [record];
+    });
+  }
+
+  async listSummaries(query: SummaryQuery): Promise<SummaryPage> {
+    const index = query.state === undefined ? TASK_TABLE.indexes.byOwner : TASK_TABLE.indexes.byOwnerState;
+    const partition = query.state === undefined ? query.owner : ownerStateKey(query.owner, query.state);
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression:
+          query.after === undefined ? '#p = :p' : '#p = :p AND #id < :after',
+        ExpressionAttributeNames: {
+          '#p': index.partitionKey,
+          ...(query.after === undefined ? {} : { '#id': TASK_TABLE.partitionKey }),
+        },
+        ExpressionAttributeValues: { ':p': partition, ...(query.after === undefined ? {} : { ':after': query.after }) },
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const entries = (out.Items ?? []).map((item): TaskSummary => {
+      const summary: TaskSummary = { id: item['pk'] as string, state: item['state'] as TesState };
+      if (item['name'] !== undefined) summary.name = item['name'] as string;
+      if (item['tags'] !== undefined) summary.tags = item['tags'] as Record<string, string>;
+      return summary;
+    });
+    return { entries, exhausted: out.LastEvaluatedKey === undefined, readUnits: readUnits(out.ConsumedCapacity) };
+  }
+
+  async changeState(read: TaskRecord, change: StateChange): Promise<TaskRecord> {
+    assertTransition(read.state, change.to);
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: read.id },
+          UpdateExpression:
+            'SET #state = :to, #ownerState = :ownerState, #version = #version + :one' +
+            (change.logs === undefined ? '' : ', #logs = :logs'),
+          ConditionExpression: '#state = :from AND #version = :version',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#ownerState': 'ownerState',
+            '#version': 'version',
+            ...(change.logs === undefined ? {} : { '#logs': 'logs' }),
+          },
+          ExpressionAttributeValues: {
+            ':to': change.to,
+            ':from': read.state,
+            ':version': read.version,
+            ':one': 1,
+            ':ownerState': ownerStateKey(read.owner, change.to),
+            ...(change.logs === undefined ? {} : { ':logs': change.logs }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(out.Attributes as TaskItem);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StaleWriteError(await this.get(read.id));
+      throw error;
+    }
+  }
+}

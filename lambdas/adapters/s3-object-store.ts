@@ -1,0 +1,19 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../ports/object-store.js';
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async put(key: string, body: string | Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+  }
+
+  async getText(key: string): Promise<string> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (out.Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
+    return out.Body.transformToString('utf8');
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * WorkflowPort on Step Functions. Each task's execution is named after the task id, so a retried
+ * start never runs a task twice (Step Functions refuses a second execution of the same name).
+ */
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import type { WorkflowPort } from '../ports/workflow.js';
+
+/** The execution ARN of a task, derived from the state machine ARN and the task id. */
+export function executionArn(stateMachineArn: string, taskId: string): string {
+  // arn:aws:states:region:account:stateMachine:name → arn:aws:states:region:account:execution:name:taskId
+  const parts = stateMachineArn.split(':');
+  if (parts.length < 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  return [...parts.slice(0, 5), 'execution', parts[6], taskId].join(':');
+}
+
+export class StepFunctionsWorkflow implements WorkflowPort {
+  constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
+
+  async start(taskId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name: taskId,
+          input: JSON.stringify({ taskId }),
+        }),
+      );
+    } catch (error) {
+      // Same name and same input: Step Functions answers idempotently; a clash means it already runs.
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+
+  async stop(taskId: string, reason: string): Promise<'stopped' | 'stopping'> {
+    try {
+      await this.client.send(
+        new StopExecutionCommand({
+          executionArn: executionArn(this.stateMachineArn, taskId),
+          error: 'TES.Canceled',
+          cause: reason.slice(0, 32_000),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ExecutionDoesNotExist)) throw error;
+    }
+    // Executor containers are stopped by the workflow's own teardown; until that exists the
+    // execution ending is all there is to wait for.
+    return 'stopped';
+  }
+}

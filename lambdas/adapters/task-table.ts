@@ -1,0 +1,22 @@
+/**
+ * The task table's shape, in one place for the store adapter, the local stack and CDK.
+ *
+ * - Partition key `pk` = the task id (a ULID, so ids sort by creation time).
+ * - `byOwner` (owner, pk): one owner's tasks newest first.
+ * - `byOwnerState` (ownerState, pk): one owner's tasks in one state, newest first.
+ * Both indexes project only what a listing filters on (state, name, tags): the MINIMAL view is
+ * answered from the index alone, and BASIC/FULL read the page's items by key.
+ */
+export const TASK_TABLE = {
+  partitionKey: 'pk',
+  indexes: {
+    byOwner: { name: 'byOwner', partitionKey: 'owner', sortKey: 'pk' },
+    byOwnerState: { name: 'byOwnerState', partitionKey: 'ownerState', sortKey: 'pk' },
+  },
+  projectedAttributes: ['state', 'name', 'tags'],
+} as const;
+
+/** The `ownerState` index key of a task (state first: states never contain `#`, owners may). */
+export function ownerStateKey(owner: string, state: string): string {
+  return `${state}#${owner}`;
+}

@@ -1,0 +1,106 @@
+/**
+ * The deployed functions' configuration, read from their environment in one place.
+ * | variable | meaning |
+ * |---|---|
+ * | TES_TABLE_NAME | the task table |
+ * | TES_BUCKET | the bucket for large task content and logs |
+ * | TES_STATE_MACHINE_ARN | the task workflow |
+ * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
+ * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
+ * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
+ * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
+ */
+import { PageTokens } from '../domain/page-token.js';
+import type { ServiceInfoConfig } from '../domain/service-info.js';
+import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
+import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
+import { S3ObjectStore } from '../adapters/s3-object-store.js';
+import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { ulidIds } from '../adapters/ulid-ids.js';
+import type { TesDeps } from '../usecases/deps.js';
+import type { CallerOptions } from './http.js';
+
+export interface CloudConfig {
+  aws: AwsConfig;
+  tableName: string;
+  bucket: string;
+  stateMachineArn: string;
+  pageTokenSecret: Uint8Array;
+  caller: CallerOptions;
+  serviceInfo: ServiceInfoConfig;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** service-info fields from TES_SERVICE_* variables, with the product's defaults. */
+export function serviceInfoFromEnv(env: Env, storage: string[]): ServiceInfoConfig {
+  const config: ServiceInfoConfig = {
+    id: optional(env, 'TES_SERVICE_ID') ?? 'org.ga4gh.serverless-tes',
+    name: optional(env, 'TES_SERVICE_NAME') ?? 'Serverless TES',
+    description: optional(env, 'TES_SERVICE_DESCRIPTION') ?? 'GA4GH Task Execution Service on AWS Step Functions and Fargate',
+    organization: {
+      name: optional(env, 'TES_SERVICE_ORGANIZATION_NAME') ?? 'Serverless TES',
+      url: optional(env, 'TES_SERVICE_ORGANIZATION_URL') ?? 'https://github.com/serverless-tes',
+    },
+    version: optional(env, 'TES_SERVICE_VERSION') ?? '0.1.0',
+    storage,
+  };
+  const extra: [keyof ServiceInfoConfig, string][] = [
+    ['contactUrl', 'TES_SERVICE_CONTACT_URL'],
+    ['documentationUrl', 'TES_SERVICE_DOCUMENTATION_URL'],
+    ['environment', 'TES_SERVICE_ENVIRONMENT'],
+    ['createdAt', 'TES_SERVICE_CREATED_AT'],
+    ['updatedAt', 'TES_SERVICE_UPDATED_AT'],
+  ];
+  for (const [field, name] of extra) {
+    const value = optional(env, name);
+    if (value !== undefined) (config as unknown as Record<string, string>)[field] = value;
+  }
+  return config;
+}
+
+export function configFromEnv(env: Env): CloudConfig {
+  const bucket = required(env, 'TES_BUCKET');
+  const anonymousOwner = optional(env, 'TES_ANONYMOUS_OWNER');
+  const endpoints: NonNullable<AwsConfig['endpoints']> = {};
+  const dynamodb = optional(env, 'TES_DYNAMODB_ENDPOINT');
+  const s3 = optional(env, 'TES_S3_ENDPOINT');
+  const stepfunctions = optional(env, 'TES_STEPFUNCTIONS_ENDPOINT');
+  if (dynamodb !== undefined) endpoints.dynamodb = dynamodb;
+  if (s3 !== undefined) endpoints.s3 = s3;
+  if (stepfunctions !== undefined) endpoints.stepfunctions = stepfunctions;
+  return {
+    aws: { region: required(env, 'AWS_REGION'), endpoints },
+    tableName: required(env, 'TES_TABLE_NAME'),
+    bucket,
+    stateMachineArn: required(env, 'TES_STATE_MACHINE_ARN'),
+    pageTokenSecret: Buffer.from(required(env, 'TES_PAGE_TOKEN_SECRET'), 'base64'),
+    caller: anonymousOwner === undefined ? {} : { anonymousOwner },
+    serviceInfo: serviceInfoFromEnv(env, [`s3://${bucket}/`]),
+  };
+}
+
+/** The deployed dependencies: DynamoDB, S3 and Step Functions. */
+export function cloudDeps(config: CloudConfig): TesDeps {
+  return {
+    store: new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName),
+    objects: new S3ObjectStore(s3Client(config.aws), config.bucket),
+    workflow: new StepFunctionsWorkflow(stepFunctionsClient(config.aws), config.stateMachineArn),
+    clock: systemClock,
+    ids: ulidIds,
+    pageTokens: new PageTokens(config.pageTokenSecret),
+    serviceInfo: config.serviceInfo,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Shapes a value to exactly the fields a spec schema declares: unknown fields are dropped and
+ * nulls omitted. Requests are stored in this shape and every response leaves in it, because
+ * strict clients (py-tes, the Funnel client) reject fields they do not know.
+ */
+import { tesSchemas } from './generated/tes-schemas.js';
+
+type SchemaName = keyof typeof tesSchemas;
+
+interface Schema {
+  $ref?: string;
+  allOf?: readonly Schema[];
+  type?: string;
+  properties?: Readonly<Record<string, Schema>>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+}
+
+const REF_PREFIX = '#/components/schemas/';
+const schemas = tesSchemas as unknown as Record<string, Schema>;
+
+function resolve(schema: Schema): Schema {
+  if (schema.$ref === undefined) return schema;
+  const target = schemas[schema.$ref.slice(REF_PREFIX.length)];
+  if (target === undefined) throw new Error(`unresolvable $ref ${schema.$ref}`);
+  return resolve(target);
+}
+
+/** The declared properties of a schema, following $ref and merging allOf (later parts win). */
+function propertiesOf(schema: Schema): Record<string, Schema> | undefined {
+  const resolved = resolve(schema);
+  if (resolved.allOf === undefined) return resolved.properties ? { ...resolved.properties } : undefined;
+  let merged: Record<string, Schema> | undefined;
+  for (const part of resolved.allOf) {
+    const props = propertiesOf(part);
+    if (props !== undefined) merged = { ...merged, ...props };
+  }
+  return merged;
+}
+
+function shape(schema: Schema, value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  const resolved = resolve(schema);
+  if (Array.isArray(value)) {
+    const items = resolved.items;
+    return items === undefined ? value : value.map((item) => shape(items, item)).filter((item) => item !== undefined);
+  }
+  if (typeof value !== 'object') return value;
+  const properties = propertiesOf(resolved);
+  const additional = resolved.additionalProperties;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const childSchema = properties?.[key] ?? (typeof additional === 'object' ? additional : undefined);
+    if (childSchema === undefined) continue;
+    const shaped = shape(childSchema, child);
+    if (shaped !== undefined) out[key] = shaped;
+  }
+  return out;
+}
+
+/** Returns a copy of `value` holding only what the named spec schema declares, without nulls. */
+export function toSpecShape<T>(name: SchemaName, value: T): T {
+  return shape(schemas[name] as Schema, value) as T;
+}

@@ -1,0 +1,40 @@
+/**
+ * The stored form of a task: the client's task document (spec fields only) plus what the server
+ * owns (id, owner, state, version, creation time, logs). Large `content` inputs live in the object
+ * store; the record keeps a pointer instead, so items stay small and cheap to read.
+ */
+import type { TesState, TesTask, TesTaskLog } from './tes.js';
+
+/** An input whose `content` was moved to the object store. */
+export interface OffloadedContent {
+  /** Index into `task.inputs`. */
+  input: number;
+  /** Object-store key holding the content (UTF-8). */
+  key: string;
+  bytes: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  owner: string;
+  state: TesState;
+  /** Bumped on every write; conditional writes check it so a stale writer loses. */
+  version: number;
+  /** RFC 3339. */
+  creationTime: string;
+  /** The client's document without id, state, logs and creation_time. */
+  task: TesTask;
+  logs: TesTaskLog[];
+  offloaded?: OffloadedContent[];
+}
+
+/** The index entry a listing walks: enough to filter and to answer the MINIMAL view. */
+export interface TaskSummary {
+  id: string;
+  state: TesState;
+  name?: string;
+  tags?: Record<string, string>;
+}
+
+/** Content inputs at least this large are kept in the object store, not in the task item. */
+export const OFFLOAD_CONTENT_BYTES = 16 * 1024;

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidTaskError, type Problem } from './errors.js';
+import { acceptTaskRequest } from './task-request.js';
+
+const executor = { image: 'alpine:3', command: ['echo', 'hello'] };
+const valid = { executors: [executor] };
+
+function problemsOf(body: unknown): Problem[] {
+  try {
+    acceptTaskRequest(body);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect((error as InvalidTaskError).status).toBe(400);
+    return (error as InvalidTaskError).details ?? [];
+  }
+  throw new Error('expected the task to be refused');
+}
+
+function expectProblem(body: unknown, path: string, message: string | RegExp): void {
+  expect(problemsOf(body)).toContainEqual({ path, message: typeof message === 'string' ? message : expect.stringMatching(message) });
+}
+
+describe('CreateTask validation', () => {
+  it('accepts a minimal task', () => {
+    expect(acceptTaskRequest(valid)).toEqual({ task: valid, warnings: [] });
+  });
+
+  it.each([null, [], 'task', 42])('refuses a body that is not an object: %j', (body) => {
+    expectProblem(body, '', 'the task must be a JSON object');
+  });
+
+  it('requires executors', () => expectProblem({}, 'executors', 'required'));
+  it('requires at least one executor', () => expectProblem({ executors: [] }, 'executors', 'must contain at least one executor'));
+  it('requires an image', () => expectProblem({ executors: [{ command: ['x'] }] }, 'executors[0].image', 'required'));
+  it('refuses an empty image', () => expectProblem({ executors: [{ image: ' ', command: ['x'] }] }, 'executors[0].image', 'must not be empty'));
+  it('requires a command', () => expectProblem({ executors: [{ image: 'a' }] }, 'executors[0].command', 'required'));
+  it('refuses an empty command', () => expectProblem({ executors: [{ image: 'a', command: [] }] }, 'executors[0].command', 'must not be empty'));
+  it('refuses an empty program name', () => expectProblem({ executors: [{ image: 'a', command: [''] }] }, 'executors[0].command[0]', 'must not be empty'));
+  it('refuses wrong types with the expected type', () => {
+    const problems = problemsOf({ executors: [{ image: 7, command: 'echo' }], resources: { cpu_cores: 'two' } });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'executors[0].image', message: 'must be a string' },
+        { path: 'executors[0].command', message: 'must be an array' },
+        { path: 'resources.cpu_cores', message: 'must be an integer' },
+      ]),
+    );
+  });
+  it('refuses a fractional cpu_cores', () => expectProblem({ ...valid, resources: { cpu_cores: 1.5 } }, 'resources.cpu_cores', 'must be an integer'));
+  it('refuses non-positive resources', () => {
+    const problems = problemsOf({ ...valid, resources: { cpu_cores: 0, ram_gb: -1, disk_gb: 0 } });
+    expect(problems.map((p) => p.path).sort()).toEqual(['resources.cpu_cores', 'resources.disk_gb', 'resources.ram_gb']);
+  });
+  it('refuses env values that are not strings, naming the variable', () =>
+    expectProblem({ executors: [{ ...executor, env: { 'MY.VAR': 1 } }] }, 'executors[0].env["MY.VAR"]', 'must be a string'));
+
+  it.each(['workdir', 'stdin', 'stdout', 'stderr'])('requires an absolute executor %s', (field) => {
+    expectProblem({ executors: [{ ...executor, [field]: 'relative/path' }] }, `executors[0].${field}`, 'must be an absolute path');
+  });
+  it('refuses .. in paths', () =>
+    expectProblem({ ...valid, inputs: [{ path: '/data/../etc/passwd', content: 'x' }] }, 'inputs[0].path', /normalized/));
+
+  it('requires an input path', () => expectProblem({ ...valid, inputs: [{ content: 'x' }] }, 'inputs[0].path', 'required'));
+  it('refuses a relative input path', () => expectProblem({ ...valid, inputs: [{ path: 'in.txt', content: 'x' }] }, 'inputs[0].path', 'must be an absolute path'));
+  it('requires url or content on an input', () => expectProblem({ ...valid, inputs: [{ path: '/in' }] }, 'inputs[0].url', 'required unless content is set'));
+  it('refuses an input URL scheme it cannot fetch', () =>
+    expectProblem({ ...valid, inputs: [{ path: '/in', url: 'gs://b/k' }] }, 'inputs[0].url', /unsupported URL scheme "gs"/));
+  it('refuses a DIRECTORY content input', () =>
+    expectProblem({ ...valid, inputs: [{ path: '/in', content: 'x', type: 'DIRECTORY' }] }, 'inputs[0].type', 'must be FILE for a content input'));
+  it('accepts s3, http and https inputs, and content', () => {
+    const inputs = [
+      { path: '/a', url: 's3://bucket/key' },
+      { path: '/b', url: 'https://example.org/x' },
+      { path: '/c', url: 'http://example.org/x' },
+      { path: '/d', content: 'hello' },
+    ];
+    expect(acceptTaskRequest({ ...valid, inputs }).task.inputs).toEqual(inputs);
+  });
+
+  it('requires an output url and path', () => {
+    const problems = problemsOf({ ...valid, outputs: [{}] });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'outputs[0].url', message: 'required' },
+        { path: 'outputs[0].path', message: 'required' },
+      ]),
+    );
+  });
+  it('requires outputs to go to S3', () =>
+    expectProblem({ ...valid, outputs: [{ path: '/o', url: 'https://example.org/o' }] }, 'outputs[0].url', /unsupported URL scheme "https"/));
+  it('requires path_prefix for wildcard outputs', () =>
+    expectProblem({ ...valid, outputs: [{ path: '/work/*.bam', url: 's3://bucket/out' }] }, 'outputs[0].path_prefix', 'required when path contains wildcards'));
+  it('requires path_prefix to be a prefix of the path', () =>
+    expectProblem({ ...valid, outputs: [{ path: '/work/*.bam', path_prefix: '/other', url: 's3://bucket/out' }] }, 'outputs[0].path_prefix', 'must be a prefix of path'));
+  it('accepts wildcard outputs with path_prefix', () => {
+    const outputs = [{ path: '/work/*.bam', path_prefix: '/work', url: 's3://bucket/out' }];
+    expect(acceptTaskRequest({ ...valid, outputs }).task.outputs).toEqual(outputs);
+  });
+  it('requires absolute volumes', () => expectProblem({ ...valid, volumes: ['/ok', 'vol'] }, 'volumes[1]', 'must be an absolute path'));
+  it('refuses an empty tag key', () => expectProblem({ ...valid, tags: { '': 'x' } }, 'tags[""]', 'tag keys must not be empty'));
+  it('refuses an unknown file type', () =>
+    expectProblem({ ...valid, inputs: [{ path: '/a', url: 's3://bucket/a', type: 'LINK' }] }, 'inputs[0].type', 'must be one of FILE, DIRECTORY'));
+
+  it('lists every problem, not only the first', () => {
+    const problems = problemsOf({ executors: [{ image: '', command: [] }, { command: ['x'] }], inputs: [{ path: 'rel' }] });
+    expect(problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['executors[0].image', 'executors[0].command', 'executors[1].image', 'inputs[0].path', 'inputs[0].url']),
+    );
+  });
+
+  it('names every problem in the message as path: problem', () => {
+    expect(() => acceptTaskRequest({ executors: [{ command: ['x'] }] })).toThrow('executors[0].image: required');
+  });
+
+  it('ignores client-sent id, state, logs and creation_time, even invalid ones', () => {
+    const { task } = acceptTaskRequest({ ...valid, id: 'mine', state: 'BOGUS', logs: 'x', creation_time: 1 });
+    expect(task).toEqual(valid);
+  });
+
+  it('drops fields the spec does not define', () => {
+    const { task } = acceptTaskRequest({ ...valid, cpuCores: 4, executors: [{ ...executor, privileged: true }] });
+    expect(task).toEqual(valid);
+  });
+});
+
+describe('backend_parameters', () => {
+  it('keeps supported keys, lower-cased, matched case-insensitively', () => {
+    const { task, warnings } = acceptTaskRequest({ ...valid, resources: { backend_parameters: { CPU_Architecture: 'ARM64' } } });
+    expect(task.resources?.backend_parameters).toEqual({ cpu_architecture: 'arm64' });
+    expect(warnings).toEqual([]);
+  });
+
+  it('drops unsupported keys with a warning (not stored, not returned)', () => {
+    const { task, warnings } = acceptTaskRequest({ ...valid, resources: { backend_parameters: { VmSize: 'Standard_D4' } } });
+    expect(task.resources).toEqual({});
+    expect(warnings).toEqual([expect.stringContaining('dropped unsupported key "VmSize"')]);
+  });
+
+  it('refuses unsupported keys when backend_parameters_strict is true', () => {
+    expectProblem(
+      { ...valid, resources: { backend_parameters: { VmSize: 'x' }, backend_parameters_strict: true } },
+      'resources.backend_parameters["VmSize"]',
+      /unsupported backend parameter/,
+    );
+  });
+
+  it('refuses a supported key with a bad value', () => {
+    expectProblem({ ...valid, resources: { backend_parameters: { max_runtime_seconds: 'soon' } } }, 'resources.backend_parameters["max_runtime_seconds"]', /whole number/);
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * CreateTask's request: checks a client's task document and turns it into the task to store.
+ * Primary course: drop the fields the server owns, check the schema and every rule it cannot
+ * express, apply backend_parameters, and return the task in spec shape with any warnings.
+ */
+import { applyBackendParameters } from './backend-parameters.js';
+import { InvalidTaskError, type Problem } from './errors.js';
+import { toSpecShape } from './spec-shape.js';
+import type { TesTask } from './tes.js';
+import { joinPath, schemaProblems } from './validation.js';
+
+/** Fields the server sets; a client's values for them are ignored, not refused. */
+const SERVER_OWNED_FIELDS = ['id', 'state', 'logs', 'creation_time'] as const;
+
+/** URL schemes an input may be fetched from, and the ones outputs may be uploaded to. */
+export const INPUT_URL_SCHEMES = ['s3', 'http', 'https'] as const;
+export const OUTPUT_URL_SCHEMES = ['s3'] as const;
+
+export interface AcceptedTask {
+  /** The task as it will be stored: spec fields only, without server-owned fields. */
+  task: TesTask;
+  /** Things the client should know that do not refuse the task (for the task's system logs). */
+  warnings: string[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+const WILDCARD = /[*?[]/;
+
+/** Problems with a container path: it must be absolute and contain no `.`/`..` segments. */
+export function pathProblems(path: string, value: unknown): Problem[] {
+  if (typeof value !== 'string') return [];
+  if (!value.startsWith('/')) return [{ path, message: 'must be an absolute path' }];
+  if (value.split('/').some((segment) => segment === '..' || segment === '.')) {
+    return [{ path, message: "must be a normalized path (no '.' or '..' segments)" }];
+  }
+  if (value.includes('\u0000')) return [{ path, message: 'must not contain NUL characters' }];
+  return [];
+}
+
+function urlProblems(path: string, value: string, schemes: readonly string[]): Problem[] {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/(.+)$/i.exec(value);
+  if (match === null) {
+    return [{ path, message: `must be a URL with a scheme (${schemes.map((s) => `${s}://`).join(', ')})` }];
+  }
+  const scheme = (match[1] ?? '').toLowerCase();
+  if (!schemes.includes(scheme)) {
+    return [{ path, message: `unsupported URL scheme "${scheme}"; supported: ${schemes.join(', ')}` }];
+  }
+  if (scheme === 's3' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(match[2] ?? '')) {
+    return [{ path, message: 'must name a valid S3 bucket (s3://bucket/key)' }];
+  }
+  return [];
+}
+
+function executorProblems(executor: unknown, at: string): Problem[] {
+  if (!isObject(executor)) return [];
+  const problems: Problem[] = [];
+  const { image, command } = executor;
+  if (typeof image === 'string' && image.trim() === '') {
+    problems.push({ path: joinPath(at, 'image'), message: 'must not be empty' });
+  } else if (typeof image === 'string' && /\s/.test(image)) {
+    problems.push({ path: joinPath(at, 'image'), message: 'must not contain whitespace' });
+  }
+  if (Array.isArray(command)) {
+    if (command.length === 0) problems.push({ path: joinPath(at, 'command'), message: 'must not be empty' });
+    else if (command[0] === '') problems.push({ path: joinPath(joinPath(at, 'command'), 0), message: 'must not be empty' });
+  }
+  for (const field of ['workdir', 'stdin', 'stdout', 'stderr'] as const) {
+    problems.push(...pathProblems(joinPath(at, field), executor[field]));
+  }
+  return problems;
+}
+
+function inputProblems(input: unknown, at: string): Problem[] {
+  if (!isObject(input)) return [];
+  const problems = pathProblems(joinPath(at, 'path'), input['path']);
+  const { url, content, type } = input;
+  const hasContent = typeof content === 'string' && content !== '';
+  if (hasContent) {
+    if (type === 'DIRECTORY') problems.push({ path: joinPath(at, 'type'), message: 'must be FILE for a content input' });
+  } else if (typeof url !== 'string' || url === '') {
+    if (url === undefined || url === '' || url === null) problems.push({ path: joinPath(at, 'url'), message: 'required unless content is set' });
+  } else {
+    problems.push(...urlProblems(joinPath(at, 'url'), url, INPUT_URL_SCHEMES));
+  }
+  return problems;
+}
+
+function outputProblems(output: unknown, at: string): Problem[] {
+  if (!isObject(output)) return [];
+  const problems = pathProblems(joinPath(at, 'path'), output['path']);
+  const { url, path, path_prefix: prefix } = output;
+  if (url === '') problems.push({ path: joinPath(at, 'url'), message: 'must not be empty' });
+  else if (typeof url === 'string') problems.push(...urlProblems(joinPath(at, 'url'), url, OUTPUT_URL_SCHEMES));
+  if (typeof path === 'string' && WILDCARD.test(path)) {
+    if (typeof prefix !== 'string' || prefix === '') {
+      problems.push({ path: joinPath(at, 'path_prefix'), message: 'required when path contains wildcards' });
+    } else {
+      const prefixProblems = pathProblems(joinPath(at, 'path_prefix'), prefix);
+      problems.push(...prefixProblems);
+      if (prefixProblems.length === 0 && !path.startsWith(prefix)) {
+        problems.push({ path: joinPath(at, 'path_prefix'), message: 'must be a prefix of path' });
+      }
+    }
+  }
+  return problems;
+}
+
+function resourceProblems(resources: unknown): Problem[] {
+  if (!isObject(resources)) return [];
+  const problems: Problem[] = [];
+  const positive = (field: string, value: unknown): void => {
+    if (typeof value === 'number' && !(value > 0)) {
+      problems.push({ path: `resources.${field}`, message: 'must be greater than 0' });
+    }
+  };
+  positive('cpu_cores', resources['cpu_cores']);
+  positive('ram_gb', resources['ram_gb']);
+  positive('disk_gb', resources['disk_gb']);
+  return problems;
+}
+
+function ruleProblems(body: Json): Problem[] {
+  const problems: Problem[] = [];
+  if (Array.isArray(body['executors']) && body['executors'].length === 0) {
+    problems.push({ path: 'executors', message: 'must contain at least one executor' });
+  }
+  asArray(body['executors']).forEach((e, i) => problems.push(...executorProblems(e, `executors[${i}]`)));
+  asArray(body['inputs']).forEach((input, i) => problems.push(...inputProblems(input, `inputs[${i}]`)));
+  asArray(body['outputs']).forEach((output, i) => problems.push(...outputProblems(output, `outputs[${i}]`)));
+  asArray(body['volumes']).forEach((volume, i) => problems.push(...pathProblems(`volumes[${i}]`, volume)));
+  if (isObject(body['tags']) && Object.keys(body['tags']).includes('')) {
+    problems.push({ path: 'tags[""]', message: 'tag keys must not be empty' });
+  }
+  problems.push(...resourceProblems(body['resources']));
+  return problems;
+}
+
+/**
+ * Checks a CreateTask body and returns the task to store, or throws InvalidTaskError listing
+ * every problem with its JSON path.
+ */
+export function acceptTaskRequest(body: unknown): AcceptedTask {
+  if (!isObject(body)) throw new InvalidTaskError([{ path: '', message: 'the task must be a JSON object' }]);
+  const request: Json = { ...body };
+  for (const field of SERVER_OWNED_FIELDS) delete request[field];
+
+  const problems = [...schemaProblems('tesTask', request), ...ruleProblems(request)];
+  const task = toSpecShape('tesTask', request as unknown as TesTask);
+  const resources = task.resources;
+  const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);
+  problems.push(...backend.problems);
+  if (problems.length > 0) throw new InvalidTaskError(problems);
+
+  if (resources !== undefined) {
+    if (backend.kept === undefined) delete resources.backend_parameters;
+    else resources.backend_parameters = backend.kept;
+  }
+  return { task, warnings: backend.warnings };
+}

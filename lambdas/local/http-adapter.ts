@@ -1,0 +1,178 @@
+/**
+ * A small HTTP server that stands in for API Gateway's HTTP API: it matches the same routes
+ * (routes.ts), builds the same version 2.0 events the handlers receive in AWS, and writes their
+ * results back. Bodies over API Gateway's 10 MB limit are refused here, as API Gateway would.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import type { ApiEvent, ApiResult } from '../api/http.js';
+import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../api/routes.js';
+import type { WiringSource } from '../api/wiring.js';
+
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+interface BoundRoute {
+  method: string;
+  segments: string[];
+  routeKey: string;
+  handler: Handler;
+}
+
+function bindRoutes(wiring: WiringSource): { routes: BoundRoute[]; fallback: Handler } {
+  const routes: BoundRoute[] = [];
+  for (const route of ROUTES) {
+    const handler = route.endpoint.handler(wiring) as unknown as Handler;
+    for (const base of BASE_PATHS) {
+      const path = `${base}${route.path}`;
+      routes.push({ method: route.method, segments: path.split('/').slice(1), routeKey: `${route.method} ${path}`, handler });
+    }
+  }
+  return { routes, fallback: DEFAULT_ROUTE.endpoint.handler(wiring) as unknown as Handler };
+}
+
+function match(route: BoundRoute, method: string, segments: string[]): Record<string, string> | undefined {
+  if (route.method !== method || route.segments.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [i, pattern] of route.segments.entries()) {
+    const segment = segments[i] ?? '';
+    if (pattern.startsWith('{') && pattern.endsWith('}')) {
+      if (segment === '') return undefined;
+      params[pattern.slice(1, -1)] = segment;
+    } else if (pattern !== segment) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).byteLength;
+    if (size > API_GATEWAY_MAX_BODY) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function isText(contentType: string | undefined): boolean {
+  return contentType === undefined || /^(text\/|application\/(json|[\w.+-]*\+json|x-www-form-urlencoded|xml))/i.test(contentType);
+}
+
+function lambdaContext(requestId: string, functionName: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Builds the API Gateway v2 event for a request, as API Gateway would. */
+export function toApiEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+): ApiEvent {
+  const url = new URL(request.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  const now = new Date();
+  const text = isText(headers['content-type']);
+  const event: ApiEvent = {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers['host'] ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: !text && body.byteLength > 0,
+  };
+  if (Object.keys(query).length > 0) event.queryStringParameters = query;
+  if (pathParameters !== undefined && Object.keys(pathParameters).length > 0) event.pathParameters = pathParameters;
+  if (body.byteLength > 0) event.body = text ? body.toString('utf8') : body.toString('base64');
+  return event;
+}
+
+function writeResult(response: ServerResponse, result: ApiResult): void {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  response.writeHead(result.statusCode ?? 200, headers);
+  response.end(body);
+}
+
+/** An HTTP server that serves the TES routes with the given wiring (not yet listening). */
+export function createApiServer(wiring: WiringSource): Server {
+  const { routes, fallback } = bindRoutes(wiring);
+  return createServer((request, response) => {
+    void (async () => {
+      try {
+        const body = await readBody(request);
+        const method = (request.method ?? 'GET').toUpperCase();
+        const segments = new URL(request.url ?? '/', 'http://local').pathname.split('/').slice(1);
+        let handler = fallback;
+        let routeKey = '$default';
+        let params: Record<string, string> | undefined;
+        for (const route of routes) {
+          params = match(route, method, segments);
+          if (params !== undefined) {
+            handler = route.handler;
+            routeKey = route.routeKey;
+            break;
+          }
+        }
+        const event = toApiEvent(request, body, routeKey, params);
+        writeResult(response, await handler(event, lambdaContext(event.requestContext.requestId, routeKey)));
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          writeResult(response, {
+            statusCode: 413,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than 10485760 bytes' }),
+          });
+        } else {
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ status: 500, code: 'INTERNAL', message: 'internal error' }));
+        }
+      }
+    })();
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the TES API on http://127.0.0.1:$PORT with embedded DynamoDB and S3.
+ *   PORT            TCP port (default 8000)
+ *   TES_DATA_DIR    where tasks persist across restarts (default ./.tes-data)
+ *   TES_IN_MEMORY=1 keep everything in memory instead
+ */
+import { resolve } from 'node:path';
+import { logger } from '../api/http.js';
+import { LOCAL_S3_CREDENTIALS } from './s3-local.js';
+import { PortInUseError, startLocalStack } from './stack.js';
+
+const DEFAULT_PORT = 8000;
+
+function readPort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT must be a TCP port number (0-65535), got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return port;
+}
+
+const inMemory = ['1', 'true', 'yes'].includes((process.env['TES_IN_MEMORY'] ?? '').toLowerCase());
+const dataDir = inMemory ? undefined : resolve(process.env['TES_DATA_DIR'] ?? '.tes-data');
+
+try {
+  const stack = await startLocalStack({ port: readPort(process.env['PORT']), dataDir, env: process.env });
+  console.log(`TES 1.1 API listening on ${stack.url} (also at http://127.0.0.1:${stack.port}/v1)`);
+  console.log(`  tasks:  ${dataDir === undefined ? 'in memory (TES_IN_MEMORY=1)' : `persisted under ${dataDir}`}`);
+  console.log(
+    `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey})`,
+  );
+  console.log('  auth:   off; every task belongs to the local user');
+  const shutdown = (): void => {
+    void stack.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (error) {
+  if (error instanceof PortInUseError) {
+    console.error(error.message);
+  } else {
+    logger.error('the local stack could not start', { error: error as Error });
+    console.error(`the local stack could not start: ${(error as Error).message}`);
+  }
+  process.exit(1);
+}

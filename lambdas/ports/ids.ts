@@ -1,0 +1,4 @@
+/** Task ids: time-sortable (newest-first listing comes free), unique, URL-safe. */
+export interface Ids {
+  next(at: Date): string;
+}

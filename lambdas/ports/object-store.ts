@@ -1,0 +1,7 @@
+/** Where large task content and (later) logs live: S3 in the cloud, s3rver locally. */
+export interface ObjectStore {
+  /** The bucket, for service-info's `storage` list. */
+  readonly bucket: string;
+  put(key: string, body: string | Uint8Array): Promise<void>;
+  getText(key: string): Promise<string>;
+}

@@ -1,0 +1,47 @@
+import type { TaskRecord, TaskSummary } from '../domain/task-record.js';
+import type { TesState, TesTaskLog } from '../domain/tes.js';
+
+/** One run of the owner's newest-first index. */
+export interface SummaryPage {
+  entries: TaskSummary[];
+  /** True when the index holds nothing after the last entry. */
+  exhausted: boolean;
+  /** Read capacity this call consumed (0 where the store cannot tell). */
+  readUnits: number;
+}
+
+export interface SummaryQuery {
+  owner: string;
+  /** Walk only tasks in this state (served by its own index, not by filtering). */
+  state?: TesState;
+  /** Start after this task id (exclusive). */
+  after?: string;
+  limit: number;
+}
+
+/** A state change, written only if the task is still as it was read (same state and version). */
+export interface StateChange {
+  to: TesState;
+  /** Replaces the task's logs in the same write, when given. */
+  logs?: TesTaskLog[];
+}
+
+/** Thrown when a conditional write lost a race: `current` is the task as it is now. */
+export class StaleWriteError extends Error {
+  constructor(readonly current: TaskRecord | undefined) {
+    super('the task changed since it was read');
+    this.name = 'StaleWriteError';
+  }
+}
+
+export interface TaskStore {
+  /** Stores a new task; fails if the id exists. */
+  create(record: TaskRecord): Promise<void>;
+  get(id: string): Promise<TaskRecord | undefined>;
+  /** The tasks with these ids, in the same order; ids that do not exist are left out. */
+  getMany(ids: readonly string[]): Promise<TaskRecord[]>;
+  /** Newest first, one owner's tasks, optionally in one state. */
+  listSummaries(query: SummaryQuery): Promise<SummaryPage>;
+  /** Changes `read`'s state if the task is still as read; throws StaleWriteError when it moved on. */
+  changeState(read: TaskRecord, change: StateChange): Promise<TaskRecord>;
+}

@@ -1,0 +1,10 @@
+/** Starts and stops a task's workflow (Step Functions in the cloud, the local runner on one machine). */
+export interface WorkflowPort {
+  /** Starts the task's workflow; starting the same task twice runs it once. */
+  start(taskId: string): Promise<void>;
+  /**
+   * Stops the task's workflow and whatever it runs. `stopped` means nothing of the task is left
+   * running; `stopping` means teardown continues and the task becomes CANCELED when it is seen.
+   */
+  stop(taskId: string, reason: string): Promise<'stopped' | 'stopping'>;
+}

@@ -1,0 +1,20 @@
+/**
+ * CancelTask. Primary course: the caller's active task goes CANCELING, its workflow is stopped,
+ * and once nothing of it runs any more it is CANCELED. A task that already ended, or is already
+ * being canceled, is left as it is (200, no change).
+ */
+import { isCancelable } from '../domain/states.js';
+import type { TesCancelTaskResponse } from '../domain/tes.js';
+import type { TesDeps } from './deps.js';
+import { loadOwnTask } from './get-task.js';
+import { moveTask } from './transitions.js';
+
+export async function cancelTask(deps: TesDeps, owner: string, id: string): Promise<TesCancelTaskResponse> {
+  const read = await loadOwnTask(deps, owner, id);
+  if (!isCancelable(read.state)) return {};
+  const canceling = await moveTask(deps, read, 'CANCELING');
+  if (canceling.state !== 'CANCELING') return {};
+  const outcome = await deps.workflow.stop(id, `canceled by ${owner}`);
+  if (outcome === 'stopped') await moveTask(deps, canceling, 'CANCELED');
+  return {};
+}

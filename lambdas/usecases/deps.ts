@@ -1,0 +1,18 @@
+import type { PageTokens } from '../domain/page-token.js';
+import type { ServiceInfoConfig } from '../domain/service-info.js';
+import type { Clock } from '../ports/clock.js';
+import type { Ids } from '../ports/ids.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { WorkflowPort } from '../ports/workflow.js';
+
+/** Everything the TES use cases need, injected (the cloud wiring and the local stack differ only here). */
+export interface TesDeps {
+  store: TaskStore;
+  workflow: WorkflowPort;
+  objects: ObjectStore;
+  clock: Clock;
+  ids: Ids;
+  pageTokens: PageTokens;
+  serviceInfo: ServiceInfoConfig;
+}

@@ -1,0 +1,79 @@
+/**
+ * ListTasks. Primary course: walk the caller's newest-first index (the per-state index when
+ * filtering by state), keep what matches name_prefix and the tags, and stop once the page is full
+ * plus one more match (so a next_page_token always leads somewhere). BASIC and FULL pages then
+ * read exactly the page's tasks by key. A page never reads other users' tasks: its cost grows with
+ * the page (and with how rarely the filters match), never with the table.
+ */
+import { listScope, type ListQuery } from '../domain/list-query.js';
+import { matchesTags } from '../domain/tag-filter.js';
+import type { TaskSummary } from '../domain/task-record.js';
+import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
+import { minimalView, renderTask } from '../domain/views.js';
+import type { TesDeps } from './deps.js';
+import { withContent } from './get-task.js';
+
+/** A FULL page stops growing here: a Lambda response must stay under 6 MB. */
+export const MAX_PAGE_RESPONSE_BYTES = 5 * 1024 * 1024;
+/** How many index entries one read asks for when filters may reject most of them. */
+const FILTERED_READ_MIN = 100;
+const FILTERED_READ_MAX = 1000;
+
+export interface ListOutcome {
+  response: TesListTasksResponse;
+  /** DynamoDB read units the page cost (for metrics and the benchmark). */
+  readUnits: number;
+}
+
+function matches(summary: TaskSummary, query: ListQuery): boolean {
+  if (query.namePrefix !== undefined && !(summary.name ?? '').startsWith(query.namePrefix)) return false;
+  return matchesTags(summary.tags, query.tags);
+}
+
+export async function listTasks(deps: TesDeps, owner: string, query: ListQuery): Promise<ListOutcome> {
+  const scope = listScope(owner, query);
+  let after = query.pageToken === undefined ? undefined : deps.pageTokens.read(scope, query.pageToken).after;
+  const filtering = query.namePrefix !== undefined || query.tags.length > 0;
+  const wanted = query.pageSize + 1;
+  const found: TaskSummary[] = [];
+  let readUnits = 0;
+  let exhausted = false;
+  while (found.length < wanted && !exhausted) {
+    const need = wanted - found.length;
+    const limit = filtering ? Math.min(FILTERED_READ_MAX, Math.max(need * 2, FILTERED_READ_MIN)) : need;
+    const page = await deps.store.listSummaries({ owner, ...(query.state ? { state: query.state } : {}), ...(after ? { after } : {}), limit });
+    readUnits += page.readUnits;
+    for (const entry of page.entries) {
+      after = entry.id;
+      if (matches(entry, query)) found.push(entry);
+      if (found.length >= wanted) break;
+    }
+    exhausted = page.exhausted || page.entries.length === 0;
+  }
+
+  const pageEntries = found.slice(0, query.pageSize);
+  let more = found.length > query.pageSize;
+  let position = pageEntries.at(-1)?.id;
+  let tasks: TesTask[];
+  if (query.view === 'MINIMAL') {
+    tasks = pageEntries.map(minimalView);
+  } else {
+    tasks = [];
+    let bytes = 0;
+    for (const record of await deps.store.getMany(pageEntries.map((e) => e.id))) {
+      // The index is read a moment before the items: drop a task that left the filtered state since.
+      if (query.state !== undefined && record.state !== query.state) continue;
+      const task = renderTask(query.view === 'FULL' ? await withContent(deps, record) : record, query.view);
+      bytes += Buffer.byteLength(JSON.stringify(task));
+      if (bytes > MAX_PAGE_RESPONSE_BYTES && tasks.length > 0) {
+        more = true;
+        position = tasks.at(-1)?.id;
+        break;
+      }
+      tasks.push(task);
+    }
+  }
+  const response: TesListTasksResponse = { tasks };
+  if (more && position !== undefined) response.next_page_token = deps.pageTokens.issue(scope, { after: position });
+  return { response, readUnits };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['lambdas/**/*.test.ts', 'scripts/**/*.test.ts', 'infra-tests/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Unit tests are fast; the black-box suites start servers, so keep workers modest on a 2-core machine.
+    maxWorkers: 2,
+    reporters: ['default', './scripts/summary-reporter.ts'],
+  },
+});
