@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // Asymmetric matchers (expect.any, expect.stringMatching) are typed `any` by vitest.
-    files: ['**/*.test.ts'],
+    files: ['**/*.test.ts', 'infra-tests/support/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {

@@ -49,7 +49,7 @@ export class TesHttp {
     }
     const response = await fetch(`${options.base ?? this.target.url}${path}`, { method, headers, body: payload });
     const text = await response.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text === '' ? undefined : JSON.parse(text);
     } catch {

@@ -63,7 +63,7 @@ describe('DynamoDbTaskStore on dynalite', () => {
     const first = await table.store.listSummaries({ owner: 'pager', limit: 2 });
     expect(first.entries.map((e) => e.id)).toEqual([rs[3]?.id, rs[2]?.id]);
     expect(first.exhausted).toBe(false);
-    const second = await table.store.listSummaries({ owner: 'pager', limit: 5, after: rs[2]?.id as string });
+    const second = await table.store.listSummaries({ owner: 'pager', limit: 5, after: rs[2]?.id });
     expect(second.entries.map((e) => e.id)).toEqual([rs[1]?.id, rs[0]?.id]);
     expect(second.exhausted).toBe(true);
   });
