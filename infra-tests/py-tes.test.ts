@@ -1,0 +1,33 @@
+/**
+ * py-tes 1.1.4, the reference Python client, against the TES: service-info, create, get (MINIMAL,
+ * BASIC, FULL), list, cancel and wait, every response read through its strict models.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pythonWithClients } from './support/python-clients.js';
+import { startTarget, type Target } from './support/target.js';
+
+const run = promisify(execFile);
+let target: Target;
+let python: string;
+beforeAll(async () => {
+  python = pythonWithClients();
+  target = await startTarget();
+}, 360_000);
+afterAll(async () => {
+  await target?.close();
+});
+
+describe('py-tes', () => {
+  it('creates, reads in every view, lists, cancels and waits for a task', async () => {
+    const script = join(import.meta.dirname, 'clients', 'pytes_check.py');
+    const { stdout } = await run(python, [script, target.root], { timeout: 60_000 }).catch((error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`py-tes check failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}`);
+    });
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { final_state?: string; task_id?: string };
+    expect(seen.task_id).toMatch(/^[0-9a-z]{26}$/);
+    expect(['CANCELED', 'CANCELING']).toContain(seen.final_state);
+  });
+});
