@@ -27,6 +27,7 @@ export function pythonWithClients(): string {
     const detail = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
     throw new Error(
       `the real-client tests need python3 with venv and pip, and PyPI access to install ${requirements}: ${detail}`,
+      { cause: error },
     );
   }
   writeFileSync(stamp, wanted);
