@@ -1,0 +1,131 @@
+/**
+ * `npm run bench`: figures for the local stack (a benchmark, not a test; nothing here passes or fails).
+ *   - CreateTask and GetTask requests per second over HTTP;
+ *   - ListTasks page latency with 1,000 and with 100,000 tasks in the table, and their ratio;
+ *   - DynamoDB read units one filtered page consumes.
+ * Set BENCH_LARGE to change the large table size (default 100000).
+ */
+import { performance } from 'node:perf_hooks';
+import { parseListQuery } from '../lambdas/domain/list-query.js';
+import type { TaskRecord } from '../lambdas/domain/task-record.js';
+import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
+import { listTasks } from '../lambdas/usecases/list-tasks.js';
+
+const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
+const CONCURRENCY = 16;
+/** A page that a 1-in-10 filter can fill from 1,000 tasks, so both table sizes answer a full page. */
+const FILTERED = 'page_size=64&tag_key=tenth&tag_value=3';
+
+async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await work(i);
+      }
+    }),
+  );
+  return results;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+const stack = await startLocalStack({ port: 0 });
+const taskBody = (i: number): string =>
+  JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }], name: 'bench', tags: { tenth: String(i % 10) } });
+
+async function post(i: number): Promise<string> {
+  const response = await fetch(`${stack.url}/tasks`, { method: 'POST', body: taskBody(i), headers: { 'content-type': 'application/json' } });
+  if (response.status !== 200) throw new Error(`CreateTask answered ${response.status}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+const lines: string[] = [];
+const report = (line: string): void => {
+  lines.push(line);
+  console.log(line);
+};
+
+// 1. CreateTask and GetTask throughput over HTTP.
+const CREATES = 1000;
+let start = performance.now();
+const ids = await pool(CREATES, CONCURRENCY, (i) => post(i));
+report(`CreateTask: ${(CREATES / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${CREATES} requests, ${CONCURRENCY} concurrent)`);
+const GETS = 3000;
+start = performance.now();
+await pool(GETS, CONCURRENCY, async (i) => {
+  const response = await fetch(`${stack.url}/tasks/${ids[i % ids.length]}?view=BASIC`);
+  if (response.status !== 200) throw new Error(`GetTask answered ${response.status}`);
+  await response.arrayBuffer();
+});
+report(`GetTask:    ${(GETS / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${GETS} requests, BASIC view, ${CONCURRENCY} concurrent)`);
+
+// 2. ListTasks with a small and a large table. Tasks are written straight to the store (faster than HTTP).
+let seq = 0;
+async function seedTo(total: number): Promise<void> {
+  const have = ids.length + seq;
+  const base = Date.now();
+  await pool(Math.max(0, total - have), 32, async () => {
+    seq += 1;
+    const at = new Date(base + seq);
+    const record: TaskRecord = {
+      id: stack.deps.ids.next(at),
+      owner: LOCAL_OWNER,
+      state: 'QUEUED',
+      version: 1,
+      creationTime: at.toISOString(),
+      task: { name: `seed-${seq}`, executors: [{ image: 'alpine', command: ['true'] }], tags: { tenth: String(seq % 10) } },
+      logs: [],
+    };
+    await stack.deps.store.create(record);
+  });
+}
+
+async function listFigures(size: number): Promise<{ unfiltered: number; filtered: number; rru: number; state: number }> {
+  const page = (query: string): Promise<number> =>
+    timed(async () => {
+      const response = await fetch(`${stack.url}/tasks?${query}`);
+      if (response.status !== 200) throw new Error(`ListTasks answered ${response.status}`);
+      await response.arrayBuffer();
+    });
+  const runs = 15;
+  const unfiltered: number[] = [];
+  const filtered: number[] = [];
+  const byState: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    unfiltered.push(await page('page_size=256'));
+    filtered.push(await page(FILTERED));
+    byState.push(await page('page_size=256&state=QUEUED'));
+  }
+  const outcome = await listTasks(stack.deps, LOCAL_OWNER, parseListQuery(FILTERED));
+  report(
+    `ListTasks with ${size.toLocaleString('en')} tasks: page of 256 ${median(unfiltered).toFixed(1)} ms unfiltered, ` +
+      `${median(byState).toFixed(1)} ms by state; page of 64 with a tag filter matching 1 in 10: ${median(filtered).toFixed(1)} ms ` +
+      `(${outcome.readUnits} read units for that filtered page)`,
+  );
+  return { unfiltered: median(unfiltered), filtered: median(filtered), rru: outcome.readUnits, state: median(byState) };
+}
+
+await seedTo(1000);
+const small = await listFigures(1000);
+start = performance.now();
+await seedTo(LARGE);
+console.log(`(seeded ${LARGE.toLocaleString('en')} tasks in ${((performance.now() - start) / 1000).toFixed(0)} s)`);
+const large = await listFigures(LARGE);
+report(
+  `ListTasks latency ratio ${LARGE.toLocaleString('en')} / 1,000 tasks: ${(large.unfiltered / small.unfiltered).toFixed(2)} unfiltered, ` +
+    `${(large.state / small.state).toFixed(2)} by state, ${(large.filtered / small.filtered).toFixed(2)} filtered; ` +
+    `read units per filtered page ${small.rru} → ${large.rru}`,
+);
+await stack.close();
