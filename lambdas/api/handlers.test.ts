@@ -1,0 +1,194 @@
+/**
+ * The Lambda handlers as API Gateway invokes them: JWT owners, isolation between users, the error
+ * shape, and what happens when a dependency fails. Real DynamoDB protocol (dynalite); the workflow
+ * and object store are ports with in-process stand-ins.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { PageTokens } from '../domain/page-token.js';
+import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { TaskStore } from '../ports/task-store.js';
+import { startTestTable, type TestTable } from '../testing/dynamo.js';
+import { apiEvent, lambdaContext } from '../testing/events.js';
+import type { TesDeps } from '../usecases/deps.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { ulidIds } from '../adapters/ulid-ids.js';
+import { RecordingWorkflow } from '../local/local-workflow.js';
+import { cancelTask } from './cancel-task.js';
+import { createTask } from './create-task.js';
+import { getTask } from './get-task.js';
+import type { ApiEvent, ApiResult } from './http.js';
+import { listTasks } from './list-tasks.js';
+import type { Wiring } from './wiring.js';
+
+class MemoryObjects implements ObjectStore {
+  readonly bucket = 'test-bucket';
+  readonly objects = new Map<string, string>();
+  put(key: string, body: string | Uint8Array): Promise<void> {
+    this.objects.set(key, typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    return Promise.resolve();
+  }
+  getText(key: string): Promise<string> {
+    const value = this.objects.get(key);
+    return value === undefined ? Promise.reject(new Error(`no object ${key}`)) : Promise.resolve(value);
+  }
+}
+
+let table: TestTable;
+let wiring: Wiring;
+let workflow: RecordingWorkflow;
+const commands: string[] = [];
+
+beforeAll(async () => {
+  table = await startTestTable('tes-handlers');
+  // Record every DynamoDB operation the handlers send, to prove listings never Scan.
+  (table.store as unknown as { client: { middlewareStack: { add: (m: unknown, o: unknown) => void } } }).client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) => (args: unknown) => {
+      commands.push(context.commandName);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+});
+afterAll(async () => {
+  await table.close();
+});
+beforeEach(() => {
+  workflow = new RecordingWorkflow();
+  const deps: TesDeps = {
+    store: table.store,
+    workflow,
+    objects: new MemoryObjects(),
+    clock: systemClock,
+    ids: ulidIds,
+    pageTokens: new PageTokens(Buffer.alloc(32, 1)),
+    serviceInfo: { id: 'test', name: 'test', organization: { name: 'o', url: 'https://o' }, version: '1', storage: [] },
+  };
+  wiring = { deps, caller: {} };
+});
+
+type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+async function call(endpoint: { handler: (w: () => Wiring) => unknown }, event: ApiEvent): Promise<{ status: number; body: Record<string, unknown> }> {
+  const handler = endpoint.handler(() => wiring) as Handler;
+  const result = await handler(event, lambdaContext());
+  return { status: result.statusCode ?? 0, body: JSON.parse(result.body ?? 'null') as Record<string, unknown> };
+}
+
+const body = JSON.stringify({ name: 'mine', executors: [{ image: 'alpine', command: ['true'] }], tags: { t: 'x' } });
+
+async function createAs(sub: string): Promise<string> {
+  const created = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body, sub }));
+  expect(created.status).toBe(200);
+  return created.body['id'] as string;
+}
+
+describe('owners', () => {
+  it('gives a task to the token subject and starts exactly one workflow for it', async () => {
+    const id = await createAs('alice');
+    expect((await table.store.get(id))?.owner).toBe('alice');
+    expect(workflow.started).toEqual([id]);
+  });
+
+  it("answers 404 for another user's task on get and cancel, and changes nothing", async () => {
+    const id = await createAs('alice');
+    const get = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, sub: 'bob' }));
+    expect(get.status).toBe(404);
+    const unknown = await call(getTask, apiEvent('GET', '/ga4gh/tes/v1/tasks/nope', { pathId: 'nope', sub: 'bob' }));
+    expect(get.body['message']).toBe((unknown.body['message'] as string).replace('nope', id));
+    const cancel = await call(cancelTask, apiEvent('POST', `/ga4gh/tes/v1/tasks/${id}:cancel`, { pathId: `${id}:cancel`, sub: 'bob' }));
+    expect(cancel.status).toBe(404);
+    expect((await table.store.get(id))?.state).toBe('QUEUED');
+    expect(workflow.stopped).toEqual([]);
+  });
+
+  it("never lists another user's tasks, whatever the filters", async () => {
+    const mine = await createAs('carol');
+    await createAs('dave');
+    for (const query of ['', 'view=FULL', 'tag_key=t&tag_value=x', 'name_prefix=mine', 'state=QUEUED']) {
+      const listed = await call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query, sub: 'carol' }));
+      expect((listed.body as unknown as TesListTasksResponse).tasks.map((t) => t.id)).toEqual([mine]);
+    }
+  });
+
+  it("refuses another user's page token", async () => {
+    await createAs('erin');
+    await createAs('erin');
+    const page = await call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query: 'page_size=1', sub: 'erin' }));
+    const token = page.body['next_page_token'] as string;
+    expect(token).toBeDefined();
+    const replay = await call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query: `page_size=1&page_token=${encodeURIComponent(token)}`, sub: 'frank' }));
+    expect(replay.status).toBe(400);
+    expect(replay.body['code']).toBe('INVALID_PAGE_TOKEN');
+  });
+
+  it('answers 401 when there is no verified subject and authentication is on', async () => {
+    const result = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body }));
+    expect(result.status).toBe(401);
+    expect(result.body).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+  });
+
+  it('uses the anonymous owner when authentication is off', async () => {
+    wiring = { ...wiring, caller: { anonymousOwner: 'anyone' } };
+    const created = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body }));
+    expect((await table.store.get(created.body['id'] as string))?.owner).toBe('anyone');
+  });
+});
+
+describe('listing cost', () => {
+  it('never scans the table: listings are index queries and reads by key', async () => {
+    for (let i = 0; i < 3; i += 1) await createAs('grace');
+    commands.length = 0;
+    for (const query of ['', 'view=BASIC', 'view=FULL&name_prefix=mi', 'state=QUEUED&tag_key=t', 'page_size=1']) {
+      expect((await call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query, sub: 'grace' }))).status).toBe(200);
+    }
+    expect(new Set(commands)).toEqual(new Set(['QueryCommand', 'BatchGetItemCommand']));
+  });
+});
+
+describe('failures', () => {
+  it('hides internals in a 500 and keeps the request id', async () => {
+    wiring.deps.store = Object.assign(Object.create(table.store) as TaskStore, {
+      get: () => Promise.reject(new Error('secret internal detail: arn:aws:dynamodb:xyz')),
+    });
+    const event = apiEvent('GET', '/ga4gh/tes/v1/tasks/x', { pathId: 'x', sub: 'alice' });
+    const result = await call(getTask, event);
+    expect(result.status).toBe(500);
+    expect(result.body).toEqual({ status: 500, code: 'INTERNAL', message: expect.any(String), request_id: event.requestContext.requestId });
+    expect(JSON.stringify(result.body)).not.toContain('secret');
+  });
+
+  it('ends the task SYSTEM_ERROR with the reason when its workflow cannot start', async () => {
+    workflow.start = () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const id = await createAs('henry');
+    const full = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'henry' }));
+    const task = full.body as unknown as TesTask;
+    expect(task.state).toBe('SYSTEM_ERROR');
+    expect(task.logs?.[0]?.system_logs).toEqual([expect.stringContaining('ThrottlingException')]);
+  });
+
+  it('keeps large content out of the task item and returns it in FULL', async () => {
+    const content = 'x'.repeat(64 * 1024);
+    const created = await call(
+      createTask,
+      apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify({ executors: [{ image: 'a', command: ['b'] }], inputs: [{ path: '/in', content }] }), sub: 'ivy' }),
+    );
+    const id = created.body['id'] as string;
+    const stored = await table.store.get(id);
+    expect(stored?.task.inputs?.[0]?.content).toBeUndefined();
+    expect(stored?.offloaded).toEqual([{ input: 0, key: `tasks/${id}/inputs/0/content`, bytes: content.length }]);
+    const full = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
+    expect((full.body as unknown as TesTask).inputs?.[0]?.content).toBe(content);
+  });
+
+  it('refuses a task document over 300 KiB once large content is set aside, storing nothing', async () => {
+    const before = (await table.store.listSummaries({ owner: 'jack', limit: 10 })).entries.length;
+    const result = await call(
+      createTask,
+      apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify({ executors: [{ image: 'a', command: ['x'.repeat(310 * 1024)] }] }), sub: 'jack' }),
+    );
+    expect(result.status).toBe(400);
+    expect(result.body['code']).toBe('TASK_TOO_LARGE');
+    expect((await table.store.listSummaries({ owner: 'jack', limit: 10 })).entries.length).toBe(before);
+  });
+});
