@@ -10,7 +10,7 @@ import { HttpError, internalErrorBody, PayloadTooLargeError, UnauthorizedError, 
 
 export type ApiEvent = APIGatewayProxyEventV2 & {
   requestContext: APIGatewayProxyEventV2['requestContext'] & {
-    authorizer?: { jwt?: { claims?: Record<string, string | number | boolean | string[]> } };
+    authorizer?: { jwt?: { claims?: Record<string, string | number | boolean | string[]>; scopes?: string[] | null } };
   };
 };
 export type ApiResult = APIGatewayProxyStructuredResultV2;
