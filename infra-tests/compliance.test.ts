@@ -1,0 +1,183 @@
+/**
+ * The GA4GH TES compliance suite (elixir-cloud-aai/openapi-test-runner, TES 1.1.0), mirrored check
+ * by check: the same requests (base `<server>/v1`, the same headers, the same bodies, `{}` posted to
+ * cancel) and the same assertions (status codes, response models, the runner's filters). The suite
+ * itself is not on PyPI, so its tests are restated here. Checks that need a task to run to the end
+ * (create_task_functional, filter_task_by_state, create_task_ignore_error) join with the task runner.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
+import { expectSpecResponse } from './support/spec-assertions.js';
+import { startTarget, type Target } from './support/target.js';
+
+let target: Target;
+beforeAll(async () => {
+  target = await startTarget();
+});
+afterAll(async () => {
+  await target.close();
+});
+
+const STANDARD = { name: 'CompTest', description: 'CompTest', executors: [{ image: 'alpine', command: ['echo', 'hello'] }] };
+const STATES = ['UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED', 'CANCELING'];
+
+/** A request as the runner sends it: `<server>v1<endpoint>`, JSON headers on every call. */
+async function runner<T>(method: 'GET' | 'POST', endpoint: string, query: [string, string][] = [], body?: unknown): Promise<{ status: number; body: T }> {
+  const params = new URLSearchParams(query).toString();
+  const response = await fetch(`${target.root}/v1${endpoint}${params ? `?${params}` : ''}`, {
+    method,
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...target.headers },
+    ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+}
+
+async function create(body: unknown = STANDARD): Promise<string> {
+  const reply = await runner<{ id: string }>('POST', '/tasks', [], body);
+  expect(reply.status).toBe(200);
+  expect(typeof reply.body.id).toBe('string');
+  return reply.body.id;
+}
+
+function expectMinimalTask(task: unknown): void {
+  expect(task).toMatchObject({ id: expect.any(String) });
+  expect(STATES).toContain((task as TesTask).state);
+}
+
+describe('compliance suite, TES 1.1.0 (schema checks)', () => {
+  it('service_info', async () => {
+    const reply = await runner<Record<string, unknown>>('GET', '/service-info');
+    expect(reply.status).toBe(200);
+    expectSpecResponse('tesServiceInfo', reply.body);
+    expect(() => new URL((reply.body['organization'] as { url: string }).url)).not.toThrow();
+  });
+
+  it('create_task', async () => {
+    await create();
+  });
+
+  it('cancel_task', async () => {
+    const id = await create();
+    const reply = await runner<object>('POST', `/tasks/${id}:cancel`, [], {});
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({});
+  });
+
+  it.each(['MINIMAL', 'BASIC', 'FULL'])('get_task_%s', async (view) => {
+    const id = await create();
+    const reply = await runner<TesTask>('GET', `/tasks/${id}`, [['view', view]]);
+    expect(reply.status).toBe(200);
+    if (view === 'MINIMAL') expectMinimalTask(reply.body);
+    else expectSpecResponse('tesTask', reply.body);
+  });
+
+  it.each(['MINIMAL', 'BASIC', 'FULL'])('list_tasks_%s: every task in the page validates', async (view) => {
+    await create();
+    const reply = await runner<TesListTasksResponse>('GET', '/tasks', [['view', view]]);
+    expect(reply.status).toBe(200);
+    expect(reply.body.tasks.length).toBeGreaterThan(0);
+    if (view === 'MINIMAL') reply.body.tasks.forEach(expectMinimalTask);
+    else expectSpecResponse('tesListTasksResponse', reply.body);
+  });
+
+  it('list_tasks_page_size', async () => {
+    await create();
+    await create();
+    expect((await runner<TesListTasksResponse>('GET', '/tasks', [['view', 'MINIMAL'], ['page_size', '1']])).body.tasks).toHaveLength(1);
+    expect((await runner<TesListTasksResponse>('GET', '/tasks', [['view', 'MINIMAL'], ['page_size', '2']])).body.tasks).toHaveLength(2);
+  });
+
+  it('list_tasks_page_token', async () => {
+    await create();
+    await create();
+    const first = await runner<TesListTasksResponse>('GET', '/tasks', [['view', 'MINIMAL'], ['page_size', '1']]);
+    expect(first.body.tasks).toHaveLength(1);
+    expect(typeof first.body.next_page_token).toBe('string');
+    const second = await runner<TesListTasksResponse>('GET', '/tasks', [
+      ['view', 'MINIMAL'],
+      ['page_size', '1'],
+      ['page_token', first.body.next_page_token as string],
+    ]);
+    expect(second.status).toBe(200);
+    expect(second.body.tasks).toHaveLength(1);
+  });
+
+  it('filter_task_by_name', async () => {
+    const list = async (prefix: string) =>
+      (await runner<TesListTasksResponse>('GET', '/tasks', [['view', 'BASIC'], ['name_prefix', prefix]])).body.tasks;
+    await create({ ...STANDARD, name: 'e70dda48-ComplianceTest', description: 'Compliance Test' });
+    expect((await list('e70dda48-ComplianceTest'))[0]?.name).toBe('e70dda48-ComplianceTest');
+    await create({ ...STANDARD, name: 'b51f4c41-ComplianceTest', description: 'Compliance Test' });
+    expect((await list('b51f4c41'))[0]?.name).toMatch(/^b51f4c41/);
+    await create({ ...STANDARD, name: 'ComplianceTest-f9327c19', description: 'Compliance Test' });
+    expect(await list('f9327c19')).toHaveLength(0);
+  });
+
+  it('filter_task_by_tag', async () => {
+    const list = async (keys: string[], values: string[]) =>
+      (
+        await runner<TesListTasksResponse>('GET', '/tasks', [
+          ['view', 'BASIC'],
+          ...keys.map((k): [string, string] => ['tag_key', k]),
+          ...values.map((v): [string, string] => ['tag_value', v]),
+        ])
+      ).body.tasks;
+    const tags = { foo: 'bar', baz: 'bat', lorem: 'ipsum', task: 'create' };
+    await create({ ...STANDARD, name: 'ComplianceTest_FilterTaskByTag1', tags });
+    expect((await list(['foo', 'lorem', 'task', 'baz'], ['bar', 'ipsum', 'create', 'bat']))[0]?.tags).toEqual(tags);
+    expect((await list(['foo', 'lorem', 'baz'], ['bar', 'ipsum']))[0]?.tags).toEqual(tags);
+    expect(await list(['foo', 'lorem', 'extra'], ['bar', 'ipsum'])).toHaveLength(0);
+    expect(await list(['foo'], ['wrong_value'])).toHaveLength(0);
+    await create({ ...STANDARD, name: 'ComplianceTest_FilterTaskByTag2', tags: { abcxyz: '' } });
+    expect((await list(['abcxyz'], []))[0]?.tags).toEqual({ abcxyz: '' });
+    await create({ ...STANDARD, name: 'ComplianceTest_FilterTaskByTag4' });
+    expect(await list(['tag_key_not_defined'], ['tag_value_not_defined'])).toHaveLength(0);
+  });
+
+  it('create_task_backend_parameters', async () => {
+    await create({ ...STANDARD, resources: { backend_parameters: { VmSize: 'Standard_D64_v3', Caching: 'ReadWrite' }, backend_parameters_strict: false } });
+  });
+
+  it('create_task_backend_parameters_negative', async () => {
+    const reply = await runner('POST', '/tasks', [], { ...STANDARD, resources: { backend_parameters: { INVALID: 'PARAMETER' }, backend_parameters_strict: true } });
+    expect(reply.status).toBe(400);
+  });
+
+  it('create_task_inputs', async () => {
+    await create({ ...STANDARD, inputs: [{ url: 's3://my-object-store/file-1', path: '/data/file1', type: 'FILE' }] });
+  });
+
+  it('create_task_outputs', async () => {
+    await create({ ...STANDARD, outputs: [{ url: 's3://my-object-store/outfile-1', path: '/data/outfile', type: 'FILE' }] });
+  });
+
+  it('create_task_optional_filetype', async () => {
+    await create({
+      ...STANDARD,
+      inputs: [{ url: 's3://my-object-store/file-1', path: '/data/file1' }],
+      outputs: [{ url: 's3://my-object-store/outfile-1', path: '/data/outfile' }],
+    });
+  });
+
+  it('create_task_streamable', async () => {
+    await create({
+      ...STANDARD,
+      inputs: [{ name: 'access-file', description: 'Access file resource via streaming', url: 's3://my-object-store/file1', path: '/data/file1', streamable: true }],
+    });
+  });
+
+  it('cancel_task_functional: the task reaches CANCELED or CANCELING', async () => {
+    const id = await create();
+    expect((await runner('POST', `/tasks/${id}:cancel`, [], {})).status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    let state = '';
+    while (Date.now() < deadline) {
+      const reply = await runner<TesTask>('GET', `/tasks/${id}`, [['view', 'MINIMAL']]);
+      state = reply.body.state ?? '';
+      if (['CANCELED', 'CANCELING'].includes(state)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(['CANCELED', 'CANCELING']).toContain(state);
+  });
+});
