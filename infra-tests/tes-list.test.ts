@@ -105,7 +105,7 @@ describe('ListTasks filters', () => {
 
 describe('ListTasks views', () => {
   beforeAll(async () => {
-    await create(task({ name: 'viewed', inputs: [{ path: '/in', content: 'listed-secret' }], tags: { group: 'views' } }));
+    await create(task({ name: 'viewed', inputs: [{ path: '/in/data', content: 'listed-secret' }], tags: { group: 'views' } }));
   });
   const query = `${scope}&tag_key=group&tag_value=views`;
 
@@ -117,7 +117,7 @@ describe('ListTasks views', () => {
 
   it('BASIC leaves out content', async () => {
     const page = await list(`${query}&view=BASIC`);
-    expect(page.tasks[0]).toMatchObject({ name: 'viewed', inputs: [{ path: '/in' }] });
+    expect(page.tasks[0]).toMatchObject({ name: 'viewed', inputs: [{ path: '/in/data' }] });
     expect(JSON.stringify(page)).not.toContain('listed-secret');
   });
 

@@ -171,7 +171,7 @@ describe('failures', () => {
     const content = 'x'.repeat(64 * 1024);
     const created = await call(
       createTask,
-      apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify({ executors: [{ image: 'a', command: ['b'] }], inputs: [{ path: '/in', content }] }), sub: 'ivy' }),
+      apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify({ executors: [{ image: 'a', command: ['b'] }], inputs: [{ path: '/in/large', content }] }), sub: 'ivy' }),
     );
     const id = created.body['id'] as string;
     const stored = await table.store.get(id);

@@ -69,10 +69,10 @@ describe('CreateTask validation', () => {
     expectProblem({ ...valid, inputs: [{ path: '/in', content: 'x', type: 'DIRECTORY' }] }, 'inputs[0].type', 'must be FILE for a content input'));
   it('accepts s3, http and https inputs, and content', () => {
     const inputs = [
-      { path: '/a', url: 's3://bucket/key' },
-      { path: '/b', url: 'https://example.org/x' },
-      { path: '/c', url: 'http://example.org/x' },
-      { path: '/d', content: 'hello' },
+      { path: '/data/a', url: 's3://bucket/key' },
+      { path: '/data/b', url: 'https://example.org/x' },
+      { path: '/data/c', url: 'http://example.org/x' },
+      { path: '/data/d', content: 'hello' },
     ];
     expect(acceptTaskRequest({ ...valid, inputs }).task.inputs).toEqual(inputs);
   });
@@ -147,4 +147,26 @@ describe('backend_parameters', () => {
   it('refuses a supported key with a bad value', () => {
     expectProblem({ ...valid, resources: { backend_parameters: { max_runtime_seconds: 'soon' } } }, 'resources.backend_parameters["max_runtime_seconds"]', /whole number/);
   });
+});
+
+describe('resources Fargate cannot serve', () => {
+  it('refuses more than 16 vCPU, 120 GB of memory or 200 GB of disk at CreateTask', () => {
+    const problems = problemsOf({ ...valid, resources: { cpu_cores: 64, ram_gb: 512, disk_gb: 1000 } });
+    expect(problems.map((p) => p.path)).toEqual(['resources.cpu_cores', 'resources.ram_gb', 'resources.disk_gb']);
+    expect(problems[2]?.message).toMatch(/200 GB/);
+  });
+});
+
+describe('where task files are mounted', () => {
+  it('refuses a file directly under /', () =>
+    expectProblem({ ...valid, inputs: [{ path: '/in.txt', content: 'x' }] }, 'inputs[0].path', /not directly under \//));
+  it('refuses system directories', () => {
+    expectProblem({ ...valid, outputs: [{ path: '/etc/passwd', url: 's3://bucket/o' }] }, 'outputs[0].path', /system directory/);
+    expectProblem({ ...valid, volumes: ['/usr/local'] }, 'volumes[0]', /system directory/);
+  });
+  it('accepts /tmp, /data and a workdir', () => {
+    expect(() => acceptTaskRequest({ executors: [{ ...executor, workdir: '/work' }], inputs: [{ path: '/tmp/run.sh', content: 'x' }] })).not.toThrow();
+  });
+  it('refuses a command and env larger than ECS overrides can carry', () =>
+    expectProblem({ executors: [{ image: 'a', command: ['sh', '-c', 'x'.repeat(7000)] }] }, 'executors[0]', /limit is 6144/));
 });

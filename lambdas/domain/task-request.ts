@@ -5,8 +5,11 @@
  */
 import { applyBackendParameters } from './backend-parameters.js';
 import { InvalidTaskError, type Problem } from './errors.js';
+import { fargateProblems } from './fargate.js';
+import { mountProblems } from './mounts.js';
+import { executorOverrideBytes, MAX_EXECUTOR_OVERRIDE_BYTES } from './task-definition.js';
 import { toSpecShape } from './spec-shape.js';
-import type { TesTask } from './tes.js';
+import type { TesResources, TesTask } from './tes.js';
 import { joinPath, schemaProblems } from './validation.js';
 
 /** Fields the server sets; a client's values for them are ignored, not refused. */
@@ -142,6 +145,22 @@ function ruleProblems(body: Json): Problem[] {
     problems.push({ path: 'tags[""]', message: 'tag keys must not be empty' });
   }
   problems.push(...resourceProblems(body['resources']));
+  if (isObject(body['resources'])) problems.push(...fargateProblems(body['resources']));
+  return problems;
+}
+
+/** Rules that need a well-formed task: where its files are mounted, what ECS overrides can carry. */
+function layoutProblems(task: TesTask): Problem[] {
+  const problems = mountProblems(task);
+  task.executors.forEach((executor, i) => {
+    const bytes = executorOverrideBytes(executor);
+    if (bytes > MAX_EXECUTOR_OVERRIDE_BYTES) {
+      problems.push({
+        path: `executors[${i}]`,
+        message: `command and env take ${bytes} bytes; the limit is ${MAX_EXECUTOR_OVERRIDE_BYTES} (put long scripts in a content input)`,
+      });
+    }
+  });
   return problems;
 }
 
@@ -159,6 +178,7 @@ export function acceptTaskRequest(body: unknown): AcceptedTask {
   const resources = task.resources;
   const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);
   problems.push(...backend.problems);
+  if (problems.length === 0) problems.push(...layoutProblems(task));
   if (problems.length > 0) throw new InvalidTaskError(problems);
 
   if (resources !== undefined) {
