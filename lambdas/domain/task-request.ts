@@ -9,7 +9,7 @@ import { fargateProblems } from './fargate.js';
 import { mountProblems } from './mounts.js';
 import { executorOverrideBytes, MAX_EXECUTOR_OVERRIDE_BYTES } from './task-definition.js';
 import { toSpecShape } from './spec-shape.js';
-import type { TesResources, TesTask } from './tes.js';
+import type { TesTask } from './tes.js';
 import { joinPath, schemaProblems } from './validation.js';
 
 /** Fields the server sets; a client's values for them are ignored, not refused. */
