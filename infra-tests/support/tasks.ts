@@ -12,3 +12,22 @@ export function task(overrides: Partial<TesTask> = {}): TesTask {
     tags: { run: RUN_ID, ...overrides.tags },
   };
 }
+
+export const TERMINAL_STATES = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
+
+/** Polls a task (FULL view) until it reaches a terminal state, or fails after `timeoutMs`. */
+export async function waitForTerminal(
+  get: (path: string) => Promise<{ status: number; body: TesTask }>,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<TesTask> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TesTask | undefined;
+  while (Date.now() < deadline) {
+    const reply = await get(`/tasks/${id}?view=FULL`);
+    last = reply.body;
+    if (TERMINAL_STATES.includes(last.state ?? '')) return last;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`task ${id} did not end within ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
+}

@@ -120,3 +120,15 @@ describe('DynamoDbTaskStore on dynalite', () => {
     expect(await table.store.get(r.id)).toBeUndefined();
   });
 });
+
+describe('DynamoDbTaskStore log updates', () => {
+  it('replaces logs without touching the state, and loses to a newer writer', async () => {
+    const r = record('logger');
+    await table.store.create(r);
+    const logs = [{ logs: [{ exit_code: 0 }], outputs: [] }];
+    const updated = await table.store.updateLogs(r, logs);
+    expect(updated).toMatchObject({ state: 'QUEUED', version: 2, logs });
+    await expect(table.store.updateLogs(r, [])).rejects.toBeInstanceOf(StaleWriteError);
+    expect((await table.store.get(r.id))?.logs).toEqual(logs);
+  });
+});

@@ -143,6 +143,26 @@ export class DynamoDbTaskStore implements TaskStore {
     return { entries, exhausted: out.LastEvaluatedKey === undefined, readUnits: readUnits(out.ConsumedCapacity) };
   }
 
+  async updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord> {
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: read.id },
+          UpdateExpression: 'SET #logs = :logs, #version = #version + :one',
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#logs': 'logs', '#version': 'version' },
+          ExpressionAttributeValues: { ':logs': logs, ':version': read.version, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(out.Attributes as TaskItem);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StaleWriteError(await this.get(read.id));
+      throw error;
+    }
+  }
+
   async changeState(read: TaskRecord, change: StateChange): Promise<TaskRecord> {
     assertTransition(read.state, change.to);
     try {

@@ -4,7 +4,7 @@
  * or live in memory when no directory is given.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoDbDocumentClient, s3Client, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
+import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
+import { StagingTokens } from '../domain/staging-token.js';
+import type { ExecutorPlatform } from '../domain/task-definition.js';
+import type { WorkflowDeps } from '../workflow/deps.js';
+import { executorStarted } from '../workflow/finalize.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
@@ -21,7 +26,10 @@ import type { WorkflowPort } from '../ports/workflow.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { ensureTaskTable, startDynalite } from './dynamodb-local.js';
 import { createApiServer } from './http-adapter.js';
-import { RecordingWorkflow } from './local-workflow.js';
+import { LocalEcsRunner } from './ecs-runner.js';
+import { LocalStepFunctions } from './local-step-functions.js';
+import { BubblewrapSandbox } from './sandbox.js';
+import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
 import { LOCAL_S3_CREDENTIALS, startS3rver } from './s3-local.js';
 
@@ -29,12 +37,26 @@ export const LOCAL_OWNER = 'local';
 export const LOCAL_BUCKET = 'tes-local';
 const TABLE_NAME = 'tes-tasks';
 
+/** The executor platform as the local runner sees it: images are not pulled, the host stands in. */
+const LOCAL_PLATFORM: ExecutorPlatform = {
+  runtimeImage: 'local',
+  executorUser: '1000:1000',
+  logGroup: 'local',
+  region: 'local',
+  cluster: 'local',
+  subnets: [],
+  securityGroups: [],
+};
+
 export interface LocalStackOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
   /** Where tasks and objects persist; undefined keeps everything in memory. */
   dataDir?: string;
+  /** Replaces the local task runner (tests that only need the API). */
   workflow?: WorkflowPort;
+  /** How many executors run at once (default 4); the rest wait in INITIALIZING. */
+  maxConcurrentExecutors?: number;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -54,10 +76,10 @@ export class PortInUseError extends Error {
   }
 }
 
-/** The page-token key: kept in the data directory so tokens outlive a restart. */
-async function pageTokenSecret(dataDir: string | undefined): Promise<Buffer> {
+/** A signing key, kept in the data directory so what it signed outlives a restart. */
+async function secret(dataDir: string | undefined, name: string): Promise<Buffer> {
   if (dataDir === undefined) return randomBytes(32);
-  const file = join(dataDir, 'page-token.key');
+  const file = join(dataDir, name);
   try {
     return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
   } catch {
@@ -93,13 +115,47 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     await ensureTaskTable(new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials }), TABLE_NAME);
 
+    const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME);
+    const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
+    let workRoot = options.dataDir === undefined ? undefined : join(options.dataDir, 'work');
+    if (workRoot === undefined) {
+      const tmp = await mkdtemp(join(tmpdir(), 'tes-work-'));
+      cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+      workRoot = tmp;
+    }
+    await mkdir(workRoot, { recursive: true, mode: 0o711 });
+    await chmod(workRoot, 0o711);
+    const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
+    const registry = new LocalTaskDefinitions();
+    const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock });
+    const runner = new LocalEcsRunner({
+      definitions: registry,
+      broker,
+      sandbox: new BubblewrapSandbox(),
+      workRoot,
+      onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
+      maxConcurrent: options.maxConcurrentExecutors ?? 4,
+    });
+    const workflowDeps: WorkflowDeps = {
+      store,
+      objects,
+      registry,
+      stagingTokens,
+      platform: LOCAL_PLATFORM,
+      sizing: { spotAllowed: true },
+      clock: systemClock,
+      logs: runner,
+    };
+    const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, await BubblewrapSandbox.detect()) : undefined;
+    if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.drain());
     const deps: TesDeps = {
-      store: new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME),
-      objects: new S3ObjectStore(s3Client(aws), LOCAL_BUCKET),
-      workflow: options.workflow ?? new RecordingWorkflow(),
+      store,
+      objects,
+      logs: runner,
+      workflow: options.workflow ?? (localWorkflow as LocalStepFunctions),
       clock: systemClock,
       ids: ulidIds,
-      pageTokens: new PageTokens(await pageTokenSecret(options.dataDir)),
+      pageTokens: new PageTokens(await secret(options.dataDir, 'page-token.key')),
       serviceInfo: serviceInfoFromEnv(
         { TES_SERVICE_ENVIRONMENT: 'local', ...(options.env ?? {}) },
         [`s3://${LOCAL_BUCKET}/`],

@@ -42,6 +42,8 @@ export interface TaskStore {
   getMany(ids: readonly string[]): Promise<TaskRecord[]>;
   /** Newest first, one owner's tasks, optionally in one state. */
   listSummaries(query: SummaryQuery): Promise<SummaryPage>;
+  /** Replaces `read`'s logs if the task is still as read (same version); throws StaleWriteError otherwise. */
+  updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord>;
   /** Changes `read`'s state if the task is still as read; throws StaleWriteError when it moved on. */
   changeState(read: TaskRecord, change: StateChange): Promise<TaskRecord>;
 }

@@ -1,5 +1,7 @@
 /** Starts and stops a task's workflow (Step Functions in the cloud, the local runner on one machine). */
 export interface WorkflowPort {
+  /** Throws (a 503) when tasks cannot run here at all, so CreateTask refuses them up front. */
+  ensureReady?(): Promise<void>;
   /** Starts the task's workflow; starting the same task twice runs it once. */
   start(taskId: string): Promise<void>;
   /**

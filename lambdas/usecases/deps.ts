@@ -2,6 +2,7 @@ import type { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
+import type { LogStore } from '../ports/log-store.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { TaskStore } from '../ports/task-store.js';
 import type { WorkflowPort } from '../ports/workflow.js';
@@ -15,4 +16,6 @@ export interface TesDeps {
   ids: Ids;
   pageTokens: PageTokens;
   serviceInfo: ServiceInfoConfig;
+  /** Executors' stdout/stderr, for the FULL view of a running task. */
+  logs?: LogStore;
 }

@@ -1,7 +1,8 @@
 /** GetTask: the caller's task in the asked view; another user's task is indistinguishable from none. */
 import { TaskNotFoundError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task-record.js';
-import type { TesTask, TesView } from '../domain/tes.js';
+import type { TesExecutorLog, TesTask, TesView } from '../domain/tes.js';
+import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import { renderTask } from '../domain/views.js';
 import type { TesDeps } from './deps.js';
 
@@ -23,7 +24,25 @@ export async function withContent(deps: Pick<TesDeps, 'objects'>, record: TaskRe
   return { ...record, task: { ...record.task, inputs } };
 }
 
+/**
+ * While an executor runs, the FULL view shows its log so far: start time and stdout/stderr tails
+ * from the log store. It has no end_time yet; its exit_code (required by the schema) reads 0 until
+ * the executor has ended.
+ */
+export async function withRunningExecutor(deps: Pick<TesDeps, 'logs'>, record: TaskRecord): Promise<TaskRecord> {
+  const attempt = record.logs.at(-1);
+  if (deps.logs === undefined || record.state !== 'RUNNING' || attempt === undefined) return record;
+  const index = attempt.logs.length;
+  if (index >= record.task.executors.length) return record;
+  const stdout = await deps.logs.tail(record.id, index, 'stdout', LOG_TAIL_BYTES);
+  const stderr = await deps.logs.tail(record.id, index, 'stderr', LOG_TAIL_BYTES);
+  const running: TesExecutorLog = { exit_code: 0, ...(attempt.start_time ? { start_time: attempt.start_time } : {}) };
+  if (stdout !== undefined) running.stdout = stdout;
+  if (stderr !== undefined) running.stderr = stderr;
+  return { ...record, logs: [...record.logs.slice(0, -1), { ...attempt, logs: [...attempt.logs, running] }] };
+}
+
 export async function getTask(deps: TesDeps, owner: string, id: string, view: TesView): Promise<TesTask> {
   const record = await loadOwnTask(deps, owner, id);
-  return renderTask(view === 'FULL' ? await withContent(deps, record) : record, view);
+  return renderTask(view === 'FULL' ? await withRunningExecutor(deps, await withContent(deps, record)) : record, view);
 }

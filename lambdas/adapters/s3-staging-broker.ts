@@ -1,0 +1,144 @@
+/**
+ * The staging broker: trades a run's capability token for URLs limited to what that task declared.
+ * Inputs from S3 and large content become presigned GETs, outputs presigned PUTs under their
+ * declared URL, and reports go to the task's own prefix in the service bucket.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { mountDirectories } from '../domain/mounts.js';
+import type { StagingTokens } from '../domain/staging-token.js';
+import type { TaskRecord } from '../domain/task-record.js';
+import type { TesInput } from '../domain/tes.js';
+import type { Clock } from '../ports/clock.js';
+import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, UploadRequest } from '../ports/staging.js';
+import type { TaskStore } from '../ports/task-store.js';
+
+const URL_TTL_SECONDS = 6 * 3600;
+
+export class StagingRefusedError extends Error {}
+
+/** s3://bucket/key → { bucket, key }. */
+export function parseS3Url(url: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+  if (match === null) throw new StagingRefusedError(`not an s3:// URL: ${url}`);
+  return { bucket: match[1] as string, key: match[2] as string };
+}
+
+function dirname(path: string): string {
+  const cut = path.lastIndexOf('/');
+  return cut <= 0 ? '/' : path.slice(0, cut);
+}
+
+/** Where the report of a run's stage-in or stage-out is kept, in the service bucket. */
+export function reportKey(taskId: string, executorIndex: number, name: ReportName): string {
+  return `tasks/${taskId}/runs/${executorIndex}/${name}.json`;
+}
+
+export class S3StagingBroker implements StagingBroker {
+  constructor(
+    private readonly deps: { store: TaskStore; s3: S3Client; bucket: string; tokens: StagingTokens; clock: Clock },
+  ) {}
+
+  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number }> {
+    const grant = this.deps.tokens.read(token, Math.floor(this.deps.clock.now().getTime() / 1000));
+    const record = await this.deps.store.get(grant.taskId);
+    if (record === undefined) throw new StagingRefusedError(`task ${grant.taskId} does not exist`);
+    if (grant.executorIndex >= record.task.executors.length) throw new StagingRefusedError('no such executor');
+    return { record, executorIndex: grant.executorIndex };
+  }
+
+  private presign(command: GetObjectCommand | PutObjectCommand): Promise<string> {
+    return getSignedUrl(this.deps.s3, command, { expiresIn: URL_TTL_SECONDS });
+  }
+
+  private async inputSource(record: TaskRecord, input: TesInput, index: number): Promise<InputSource> {
+    const type = input.type ?? 'FILE';
+    const base = { index, path: input.path, type };
+    const offloaded = record.offloaded?.find((o) => o.input === index);
+    if (offloaded !== undefined) {
+      const url = await this.presign(new GetObjectCommand({ Bucket: this.deps.bucket, Key: offloaded.key }));
+      return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
+    }
+    if (input.content !== undefined && input.content !== '') {
+      const url = `data:application/octet-stream;base64,${Buffer.from(input.content, 'utf8').toString('base64')}`;
+      return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
+    }
+    const url = input.url as string;
+    if (!/^s3:\/\//i.test(url)) return { ...base, source: url, files: [{ relative: '', url }] };
+    const { bucket, key } = parseS3Url(url);
+    if (type === 'FILE') {
+      return { ...base, source: url, files: [{ relative: '', url: await this.presign(new GetObjectCommand({ Bucket: bucket, Key: key })) }] };
+    }
+    const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+    const files: InputSource['files'] = [];
+    let continuation: string | undefined;
+    do {
+      const page = await this.deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuation }));
+      for (const object of page.Contents ?? []) {
+        const relative = (object.Key as string).slice(prefix.length);
+        if (relative === '' || relative.endsWith('/')) continue;
+        files.push({ relative, url: await this.presign(new GetObjectCommand({ Bucket: bucket, Key: object.Key })) });
+      }
+      continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuation !== undefined);
+    return { ...base, source: url, files };
+  }
+
+  async plan(token: string): Promise<StagingPlan> {
+    const { record, executorIndex } = await this.task(token);
+    const task = record.task;
+    const executor = task.executors[executorIndex];
+    const directories = new Set<string>();
+    for (const e of task.executors) {
+      if (e.workdir !== undefined) directories.add(e.workdir);
+      for (const stream of ['stdout', 'stderr'] as const) if (e[stream] !== undefined) directories.add(dirname(e[stream]));
+    }
+    return {
+      taskId: record.id,
+      executorIndex,
+      executorCount: task.executors.length,
+      ignoreError: executor?.ignore_error === true,
+      mounts: mountDirectories(task),
+      directories: [...directories],
+      // Inputs are put in place once, before the first executor; later executors find them (and
+      // whatever earlier executors changed) in the shared volumes.
+      inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, input, i))) : [],
+      outputs: (task.outputs ?? []).map((output, index) => ({
+        index,
+        path: output.path,
+        ...(output.path_prefix === undefined ? {} : { pathPrefix: output.path_prefix }),
+        type: output.type ?? 'FILE',
+        url: output.url,
+      })),
+    };
+  }
+
+  async uploadTargets(token: string, files: UploadRequest[]): Promise<string[]> {
+    const { record } = await this.task(token);
+    return Promise.all(
+      files.map((file) => {
+        const output = record.task.outputs?.[file.output];
+        if (output === undefined) throw new StagingRefusedError(`no output ${file.output}`);
+        const segments = file.relative.split('/');
+        if (file.relative.startsWith('/') || segments.some((s) => s === '..' || s === '.')) {
+          throw new StagingRefusedError(`${file.relative} is not a path below outputs[${file.output}]`);
+        }
+        const { bucket, key } = parseS3Url(output.url);
+        const target = file.relative === '' ? key : `${key.replace(/\/+$/, '')}/${file.relative}`;
+        return this.presign(new PutObjectCommand({ Bucket: bucket, Key: target }));
+      }),
+    );
+  }
+
+  async report(token: string, name: ReportName, report: StageReport): Promise<void> {
+    const { record, executorIndex } = await this.task(token);
+    await this.deps.s3.send(
+      new PutObjectCommand({
+        Bucket: this.deps.bucket,
+        Key: reportKey(record.id, executorIndex, name),
+        Body: JSON.stringify(report),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The local stand-in for ECS RunTask (`ecs:runTask.sync`): runs a registered executor task
+ * definition with the overrides Step Functions passes, container by container, with the same
+ * hardening. stage-in and stage-out are the trusted staging code (run here, confined to the task's
+ * volumes); the executor runs in a bubblewrap sandbox as the task's own unprivileged host uid.
+ * Answers with the stopped task in the shape ECS gives Step Functions.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { chown, mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { StageReport, StagingBroker } from '../ports/staging.js';
+import { stageIn, stageOut } from '../runtime/staging.js';
+import { VolumeFs } from '../runtime/volume-fs.js';
+import { hostIdFor, type Sandbox } from './sandbox.js';
+import type { LocalTaskDefinitions } from './task-definitions.js';
+
+/** RunTask parameters as the state machine sends them (PascalCase). */
+export interface RunTaskParameters {
+  Cluster: string;
+  TaskDefinition: string;
+  Group: string;
+  Overrides: RunPlan['overrides'];
+}
+
+export interface EcsContainerResult {
+  Name: string;
+  ExitCode?: number;
+  Reason?: string;
+  LastStatus: 'STOPPED';
+}
+
+export interface EcsTaskResult {
+  TaskArn: string;
+  Group: string;
+  LastStatus: 'STOPPED';
+  StopCode: 'EssentialContainerExited' | 'UserInitiated' | 'TaskFailedToStart';
+  StoppedReason: string;
+  StartedAt: string;
+  StoppedAt: string;
+  Containers: EcsContainerResult[];
+}
+
+export interface LocalEcsDeps {
+  definitions: LocalTaskDefinitions;
+  broker: StagingBroker;
+  sandbox: Sandbox;
+  /** Root of per-task volumes and logs; readable only by root and the tasks' own uids. */
+  workRoot: string;
+  /** Called once the executor process has started (the ECS "task running" event). */
+  onExecutorStarted: (taskId: string) => Promise<void>;
+  /** How many executors may run at once; the rest wait their turn. */
+  maxConcurrent: number;
+}
+
+const SANDBOX_UID = 1000;
+const TMP_BYTES = 1024 * 1024 * 1024;
+const HOME_BYTES = 256 * 1024 * 1024;
+
+function environment(overrides: RunPlan['overrides'], container: string): Record<string, string> {
+  const entry = overrides.ContainerOverrides.find((o) => o.Name === container);
+  return Object.fromEntries((entry?.Environment ?? []).map((e) => [e.Name, e.Value]));
+}
+
+function parseUser(user: string): { uid: number; gid: number } {
+  const [uid, gid] = user.split(':').map(Number);
+  return { uid: uid ?? SANDBOX_UID, gid: gid ?? uid ?? SANDBOX_UID };
+}
+
+export class LocalEcsRunner implements LogStore {
+  private readonly running = new Map<string, { kill: () => void; exited: Promise<number> }>();
+  private readonly canceled = new Set<string>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly deps: LocalEcsDeps) {}
+
+  private taskDir(taskId: string): string {
+    if (!/^[0-9a-z]+$/.test(taskId)) throw new Error(`unexpected task id ${taskId}`);
+    return join(this.deps.workRoot, taskId);
+  }
+
+  private logFile(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr'): string {
+    return join(this.taskDir(taskId), 'logs', `${executorIndex}.${stream}`);
+  }
+
+  async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined> {
+    const file = await open(this.logFile(taskId, executorIndex, stream), 'r').catch(() => undefined);
+    if (file === undefined) return undefined;
+    try {
+      const { size } = await file.stat();
+      const length = Math.min(size, bytes);
+      const buffer = Buffer.alloc(length);
+      await file.read(buffer, 0, length, size - length);
+      return buffer.toString('utf8');
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Stops whatever runs for the task (the ECS StopTask stand-in); resolves once it is gone. */
+  async stop(taskId: string): Promise<void> {
+    this.canceled.add(taskId);
+    const running = this.running.get(taskId);
+    running?.kill();
+    await running?.exited;
+  }
+
+  private async slot(): Promise<() => void> {
+    if (this.active >= this.deps.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    return () => {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    };
+  }
+
+  async runTask(params: RunTaskParameters): Promise<EcsTaskResult> {
+    const definition = this.deps.definitions.get(params.TaskDefinition);
+    if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
+    const taskId = params.Group.replace(/^tes:/, '');
+    const release = await this.slot();
+    const startedAt = new Date().toISOString();
+    const containers: EcsContainerResult[] = [];
+    const result = (stopCode: EcsTaskResult['StopCode'], reason: string): EcsTaskResult => ({
+      TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`,
+      Group: params.Group,
+      LastStatus: 'STOPPED',
+      StopCode: stopCode,
+      StoppedReason: reason,
+      StartedAt: startedAt,
+      StoppedAt: new Date().toISOString(),
+      Containers: containers,
+    });
+    try {
+      const byName = (name: string) => definition.containerDefinitions.find((c) => c.name === name) as ContainerDefinition;
+      const executor = byName(CONTAINERS.executor);
+      const token = environment(params.Overrides, CONTAINERS.stageIn)['TES_STAGING_TOKEN'] ?? '';
+      const plan = await this.deps.broker.plan(token);
+      const hostId = hostIdFor(taskId);
+      const root = this.taskDir(taskId);
+      await mkdir(join(root, 'volumes'), { recursive: true, mode: 0o711 });
+      await mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 });
+      const volumes = new Map<string, string>();
+      for (const [i, mount] of plan.mounts.entries()) {
+        const host = join(root, 'volumes', `mount${i}`);
+        await mkdir(host, { recursive: true, mode: 0o700 });
+        if (process.getuid?.() === 0) await chown(host, hostId, hostId);
+        volumes.set(mount, host);
+      }
+      const fs = new VolumeFs(volumes);
+      const owner = process.getuid?.() === 0 ? { uid: hostId, gid: hostId } : undefined;
+      const context = { plan, fs, broker: this.deps.broker, token, ...(owner ? { owner } : {}) };
+
+      if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
+      const staged = await stageIn(context);
+      await this.deps.broker.report(token, 'stage-in', staged);
+      containers.push({ Name: CONTAINERS.stageIn, ExitCode: staged.ok ? 0 : 1, LastStatus: 'STOPPED' });
+      if (!staged.ok) {
+        containers.push({ Name: CONTAINERS.executor, Reason: 'dependency stage-in did not succeed', LastStatus: 'STOPPED' });
+        const out: StageReport = { ok: true, warnings: [], outputs: [] };
+        await this.deps.broker.report(token, 'stage-out', out);
+        containers.push({ Name: CONTAINERS.stageOut, ExitCode: 0, LastStatus: 'STOPPED' });
+        return result('EssentialContainerExited', 'Essential container in task exited');
+      }
+
+      const exitCode = await this.runExecutor(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, root);
+      containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, LastStatus: 'STOPPED' });
+      if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
+      const out = await stageOut(context, exitCode);
+      await this.deps.broker.report(token, 'stage-out', out);
+      containers.push({ Name: CONTAINERS.stageOut, ExitCode: out.ok ? 0 : 1, LastStatus: 'STOPPED' });
+      return result('EssentialContainerExited', 'Essential container in task exited');
+    } finally {
+      release();
+    }
+  }
+
+  private async runExecutor(
+    taskId: string,
+    executorIndex: number,
+    container: ContainerDefinition,
+    overrides: RunPlan['overrides'],
+    volumes: Map<string, string>,
+    hostId: number,
+    root: string,
+  ): Promise<number> {
+    const { uid, gid } = parseUser(container.user);
+    const etc = join(root, 'etc');
+    await mkdir(etc, { recursive: true, mode: 0o755 });
+    await writeFile(join(etc, 'passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\ntes:x:${uid}:${gid}:TES executor:${EXECUTOR_HOME}:/bin/sh\n`);
+    await writeFile(join(etc, 'group'), `root:x:0:\ntes:x:${gid}:\n`);
+    const override = overrides.ContainerOverrides.find((o) => o.Name === CONTAINERS.executor);
+    const env = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ...Object.fromEntries((override?.Environment ?? []).map((e) => [e.Name, e.Value])),
+    };
+    const tmpIsVolume = volumes.has('/tmp');
+    const stdout = openSync(this.logFile(taskId, executorIndex, 'stdout'), 'w', 0o600);
+    const stderr = openSync(this.logFile(taskId, executorIndex, 'stderr'), 'w', 0o600);
+    try {
+      const child = this.deps.sandbox.spawn(
+        {
+          hostId,
+          uid,
+          gid,
+          binds: [...volumes].map(([path, host]) => ({ host, path })),
+          files: [
+            { host: join(etc, 'passwd'), path: '/etc/passwd' },
+            { host: join(etc, 'group'), path: '/etc/group' },
+          ],
+          tmpfs: [...(tmpIsVolume ? [] : [{ path: '/tmp', bytes: TMP_BYTES }]), { path: EXECUTOR_HOME, bytes: HOME_BYTES }],
+          ...(container.workingDirectory === undefined ? {} : { workdir: container.workingDirectory }),
+          argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
+          env,
+          network: false,
+        },
+        { stdout, stderr },
+      );
+      const exited = new Promise<number>((resolve) => {
+        child.on('error', () => resolve(127));
+        child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+      });
+      this.running.set(taskId, {
+        exited,
+        kill: () => {
+          if (child.pid !== undefined) {
+            try {
+              process.kill(-child.pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+        },
+      });
+      if (this.canceled.has(taskId)) this.running.get(taskId)?.kill();
+      await this.deps.onExecutorStarted(taskId).catch(() => undefined);
+      return await exited;
+    } finally {
+      this.running.delete(taskId);
+      closeSync(stdout);
+      closeSync(stderr);
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The local WorkflowPort: runs the very definition CDK deploys (statemachine/) in
+ * aws-local-stepfunctions, its Lambda steps bound to the workflow handlers in-process and its
+ * `ecs:runTask.sync` step to the local ECS runner. Stopping an execution aborts it and kills the
+ * task's sandbox; the stop resolves once the executor process is gone.
+ */
+import { StateMachine } from 'aws-local-stepfunctions';
+import { loadDefinition, SUBSTITUTIONS } from '../../statemachine/definition.js';
+import { logger } from '../api/http.js';
+import { ServiceUnavailableError } from '../domain/errors.js';
+import type { WorkflowPort } from '../ports/workflow.js';
+import type { WorkflowDeps } from '../workflow/deps.js';
+import { finalize, recordFailure } from '../workflow/finalize.js';
+import { prepare } from '../workflow/prepare.js';
+import { record } from '../workflow/record.js';
+import type { WorkflowState } from '../workflow/state.js';
+import type { LocalEcsRunner, RunTaskParameters } from './ecs-runner.js';
+
+type Json = Parameters<StateMachine['run']>[0];
+
+export class LocalStepFunctions implements WorkflowPort {
+  private readonly machine = new StateMachine(loadDefinition(SUBSTITUTIONS) as never, { validationOptions: { checkArn: false } });
+  private readonly executions = new Map<string, { abort: () => void; done: Promise<unknown> }>();
+  /** Transitions each execution went through, for the benchmark's billing figure. */
+  readonly transitions = new Map<string, number>();
+
+  constructor(
+    private readonly deps: WorkflowDeps,
+    private readonly runner: LocalEcsRunner,
+    private readonly sandboxProblem: string | undefined,
+  ) {}
+
+  ensureReady(): Promise<void> {
+    if (this.sandboxProblem !== undefined) {
+      return Promise.reject(new ServiceUnavailableError(`tasks cannot run on this machine: ${this.sandboxProblem}`));
+    }
+    return Promise.resolve();
+  }
+
+  start(taskId: string): Promise<void> {
+    if (this.executions.has(taskId)) return Promise.resolve();
+    const step = <T>(fn: (input: WorkflowState) => Promise<T>) => (input: Json) => fn(input as unknown as WorkflowState) as Promise<Json>;
+    const execution = this.machine.run({ taskId }, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          Prepare: step((input) => prepare(this.deps, input)),
+          RunExecutor: (input: Json) => this.runner.runTask(input as unknown as RunTaskParameters) as unknown as Promise<Json>,
+          Record: step((input) => record(this.deps, input)),
+          Finalize: step((input) => finalize(this.deps, input)),
+          RecordFailure: step((input) => recordFailure(this.deps, input)),
+        },
+        retryIntervalOverrides: { Prepare: 200, RunExecutor: 500, Record: 200, Finalize: 200, RecordFailure: 200 },
+      },
+      noThrowOnAbort: true,
+    });
+    const done = (async () => {
+      let transitions = 0;
+      const counting = (async () => {
+        for await (const event of execution.eventLogs) if (event.type === 'StateEntered') transitions += 1;
+      })();
+      try {
+        await execution.result;
+      } catch (error) {
+        // RecordFailure already ended the task; the execution's own failure is only logged.
+        logger.debug('task workflow ended in failure', { taskId, error: (error as Error).message });
+      } finally {
+        await counting.catch(() => undefined);
+        this.transitions.set(taskId, transitions);
+        this.executions.delete(taskId);
+      }
+    })();
+    this.executions.set(taskId, { abort: () => execution.abort(), done });
+    return Promise.resolve();
+  }
+
+  async stop(taskId: string): Promise<'stopped'> {
+    const execution = this.executions.get(taskId);
+    execution?.abort();
+    await this.runner.stop(taskId);
+    return 'stopped';
+  }
+
+  /** Resolves when every execution has ended (for a clean shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.executions.values()].map((e) => e.done));
+  }
+}

@@ -1,0 +1,8 @@
+/** Where executors' full stdout and stderr streams are kept (CloudWatch Logs in AWS, files locally). */
+export interface LogStore {
+  /** The last `bytes` of an executor's stream, or undefined when there is none (yet). */
+  tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined>;
+}
+
+/** How much of each stream the task's executor logs carry (the full streams stay in the log store). */
+export const LOG_TAIL_BYTES = 10 * 1024;

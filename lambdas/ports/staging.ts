@@ -1,0 +1,71 @@
+/**
+ * The staging contract between the trusted stage-in/stage-out code and the staging broker. The
+ * broker holds the AWS permissions; stage-in/out hold only a per-task capability token, which the
+ * broker trades for URLs limited to that task's declared inputs, outputs and log objects.
+ */
+
+/** One input, resolved to what stage-in needs to put it in place. */
+export interface InputSource {
+  /** Index into the task's inputs, for error messages. */
+  index: number;
+  path: string;
+  type: 'FILE' | 'DIRECTORY';
+  /** The TES url (or `content`), for error messages. */
+  source: string;
+  /** Files to fetch: `relative` is '' for a FILE input, the path below `path` for a DIRECTORY. */
+  files: { relative: string; url: string }[];
+}
+
+export interface OutputSpec {
+  index: number;
+  path: string;
+  pathPrefix?: string;
+  type: 'FILE' | 'DIRECTORY';
+  /** The TES url the output goes to. */
+  url: string;
+}
+
+export interface StagingPlan {
+  taskId: string;
+  executorIndex: number;
+  executorCount: number;
+  ignoreError: boolean;
+  /** Container directories the task's containers share. */
+  mounts: string[];
+  /** Directories to create inside the mounts (workdirs, stdio parents). */
+  directories: string[];
+  inputs: InputSource[];
+  outputs: OutputSpec[];
+}
+
+/** A file stage-out wants to upload: output `output`, at `relative` below it ('' for a FILE output). */
+export interface UploadRequest {
+  output: number;
+  relative: string;
+}
+
+export type ReportName = 'stage-in' | 'stage-out';
+
+export interface StagingBroker {
+  plan(token: string): Promise<StagingPlan>;
+  /** A PUT URL for each requested file, in order; refuses anything outside the declared outputs. */
+  uploadTargets(token: string, files: UploadRequest[]): Promise<string[]>;
+  /** Where stage-in/out leave their report for the workflow to read. */
+  report(token: string, name: ReportName, report: StageReport): Promise<void>;
+}
+
+export interface UploadedFile {
+  url: string;
+  path: string;
+  size_bytes: string;
+}
+
+export interface StageReport {
+  ok: boolean;
+  /** Why staging failed (names the input or output). */
+  error?: string;
+  warnings: string[];
+  outputs?: UploadedFile[];
+  /** Stage-out only: the executor's exit code as it saw it. */
+  exitCode?: number;
+}

@@ -1,0 +1,161 @@
+/**
+ * Stage-in and stage-out: the trusted code around every executor. Stage-in creates the task's
+ * directories and puts its inputs in place; stage-out uploads its outputs (FILE, DIRECTORY, and
+ * wildcards with path_prefix) after the last executor that runs, also after a failed one, because
+ * clients read exit-code and log files that way. Both only ever touch paths inside the task's
+ * volumes, never through a symbolic link, and they fetch and upload only through the URLs the
+ * staging broker grants.
+ */
+import { lchown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadRequest } from '../ports/staging.js';
+import { globToRegExp, hasWildcard } from './glob.js';
+import { download, upload } from './transfer.js';
+import type { VolumeFs } from './volume-fs.js';
+
+export interface StageContext {
+  plan: StagingPlan;
+  fs: VolumeFs;
+  broker: StagingBroker;
+  token: string;
+  /** Host uid:gid that owns what stage-in creates (the executor's, as the host sees it). */
+  owner?: { uid: number; gid: number };
+}
+
+function parent(path: string): string {
+  const cut = path.lastIndexOf('/');
+  return cut <= 0 ? '/' : path.slice(0, cut);
+}
+
+function message(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause === undefined ? e.message : `${e.message} (${cause})`;
+}
+
+async function chownTree(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  const info = await lstat(path);
+  await lchown(path, owner.uid, owner.gid);
+  if (!info.isDirectory()) return;
+  for (const entry of await readdir(path)) await chownTree(join(path, entry), owner);
+}
+
+export async function stageIn(ctx: StageContext): Promise<StageReport> {
+  const { plan, fs } = ctx;
+  const warnings: string[] = [];
+  try {
+    for (const dir of [...plan.mounts, ...plan.directories]) await fs.mkdirs(dir);
+    for (const input of plan.inputs) {
+      try {
+        if (input.type === 'DIRECTORY') {
+          await fs.mkdirs(input.path);
+          if (input.files.length === 0) warnings.push(`inputs[${input.index}] (${input.source}): the directory is empty`);
+        }
+        for (const file of input.files) {
+          const target = file.relative === '' ? input.path : `${input.path.replace(/\/+$/, '')}/${file.relative}`;
+          await fs.mkdirs(parent(target));
+          await download(file.url, await fs.resolve(target));
+        }
+      } catch (error) {
+        return { ok: false, error: `inputs[${input.index}] (${input.source}) could not be staged: ${message(error)}`, warnings };
+      }
+    }
+    if (ctx.owner !== undefined) for (const mount of plan.mounts) await chownTree(await fs.resolve(mount), ctx.owner);
+    return { ok: true, warnings };
+  } catch (error) {
+    return { ok: false, error: `stage-in failed: ${message(error)}`, warnings };
+  }
+}
+
+interface FoundFile extends UploadRequest {
+  hostPath: string;
+  containerPath: string;
+}
+
+/** Regular files below `dir` (container path), skipping symbolic links with a warning. */
+async function walk(fs: VolumeFs, dir: string, warnings: string[]): Promise<{ containerPath: string; hostPath: string }[]> {
+  const found: { containerPath: string; hostPath: string }[] = [];
+  const host = await fs.resolve(dir);
+  const entries = await readdir(host, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const containerPath = `${dir.replace(/\/+$/, '')}/${entry.name}`;
+    if (entry.isSymbolicLink()) warnings.push(`${containerPath} is a symbolic link; not uploaded`);
+    else if (entry.isDirectory()) found.push(...(await walk(fs, containerPath, warnings)));
+    else if (entry.isFile()) found.push({ containerPath, hostPath: join(host, entry.name) });
+  }
+  return found;
+}
+
+function literalDirectory(path: string): string {
+  const literal: string[] = [];
+  for (const segment of path.split('/').slice(0, -1)) {
+    if (hasWildcard(segment)) break;
+    literal.push(segment);
+  }
+  return literal.join('/') || '/';
+}
+
+/** Whether the run that just ended is the task's last: the last executor, or a failure that stops it. */
+export function isFinalRun(plan: StagingPlan, exitCode: number): boolean {
+  return plan.executorIndex === plan.executorCount - 1 || (exitCode !== 0 && !plan.ignoreError);
+}
+
+export async function stageOut(ctx: StageContext, exitCode: number): Promise<StageReport> {
+  const { plan, fs } = ctx;
+  const warnings: string[] = [];
+  if (!isFinalRun(plan, exitCode)) return { ok: true, warnings, outputs: [], exitCode };
+  const missing: string[] = [];
+  const files: FoundFile[] = [];
+  try {
+    for (const output of plan.outputs) {
+      if (hasWildcard(output.path)) {
+        const pattern = globToRegExp(output.path);
+        const prefix = (output.pathPrefix ?? '').replace(/\/+$/, '');
+        const matches = (await walk(fs, literalDirectory(output.path), warnings)).filter((f) => pattern.test(f.containerPath));
+        if (matches.length === 0) warnings.push(`outputs[${output.index}] (${output.path}): no file matches`);
+        for (const match of matches) files.push({ output: output.index, relative: match.containerPath.slice(prefix.length).replace(/^\/+/, ''), ...match });
+      } else if (output.type === 'DIRECTORY') {
+        const host = await fs.resolve(output.path);
+        const info = await lstat(host).catch(() => undefined);
+        if (info === undefined || !info.isDirectory()) {
+          missing.push(`outputs[${output.index}] (${output.path}): no such directory`);
+          continue;
+        }
+        const found = await walk(fs, output.path, warnings);
+        if (found.length === 0) warnings.push(`outputs[${output.index}] (${output.path}): the directory is empty`);
+        const base = output.path.replace(/\/+$/, '');
+        for (const f of found) files.push({ output: output.index, relative: f.containerPath.slice(base.length + 1), ...f });
+      } else {
+        const host = await fs.resolve(output.path);
+        const info = await lstat(host).catch(() => undefined);
+        if (info === undefined) missing.push(`outputs[${output.index}] (${output.path}): no such file`);
+        else if (!info.isFile()) missing.push(`outputs[${output.index}] (${output.path}): not a regular file`);
+        else files.push({ output: output.index, relative: '', hostPath: host, containerPath: output.path });
+      }
+    }
+    const targets = files.length === 0 ? [] : await ctx.broker.uploadTargets(ctx.token, files.map(({ output, relative }) => ({ output, relative })));
+    const uploaded: UploadedFile[] = [];
+    for (const [i, file] of files.entries()) {
+      const output = plan.outputs.find((o) => o.index === file.output);
+      const url = file.relative === '' ? (output?.url as string) : `${(output?.url as string).replace(/\/+$/, '')}/${file.relative}`;
+      try {
+        const size = await upload(targets[i] as string, file.hostPath);
+        uploaded.push({ url, path: file.containerPath, size_bytes: String(size) });
+      } catch (error) {
+        return { ok: false, error: `outputs[${file.output}] (${file.containerPath} → ${url}) could not be uploaded: ${message(error)}`, warnings, outputs: uploaded, exitCode };
+      }
+    }
+    // A missing output after a failed executor is expected (it stopped early); after a successful
+    // one it means the task did not produce what it promised.
+    if (missing.length > 0 && exitCode === 0) return { ok: false, error: missing.join('; '), warnings, outputs: uploaded, exitCode };
+    warnings.push(...missing);
+    return { ok: true, warnings, outputs: uploaded, exitCode };
+  } catch (error) {
+    return { ok: false, error: `stage-out failed: ${message(error)}`, warnings, exitCode };
+  }
+}
+
+/** Makes sure a directory exists on the host (for the local runner's volumes). */
+export async function ensureDirectory(path: string, mode: number): Promise<void> {
+  await mkdir(path, { recursive: true, mode });
+}

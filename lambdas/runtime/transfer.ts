@@ -1,0 +1,49 @@
+/** Streaming HTTP transfers for staging: nothing is held whole in memory, whatever the file size. */
+import { constants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Downloads `url` into `path`, replacing a regular file there but never following a symbolic link. */
+export async function download(url: string, path: string, mode = 0o644): Promise<number> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  if (response.body === null) {
+    await file.close();
+    return 0;
+  }
+  // The write stream owns the handle from here and closes it when done or destroyed.
+  const out = file.createWriteStream();
+  await pipeline(Readable.fromWeb(response.body), out);
+  return out.bytesWritten;
+}
+
+/** PUTs the file at `path` to a (presigned) URL, streaming it with its exact length. */
+export async function upload(url: string, path: string): Promise<number> {
+  const { size } = await stat(path);
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  await new Promise<void>((resolve, reject) => {
+    const req = send(target, { method: 'PUT', headers: { 'content-length': size } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        if (chunks.length < 4) chunks.push(chunk);
+      });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve();
+        else reject(new Error(`HTTP ${status} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    createReadStream(path, { flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string }).on('error', reject).pipe(req);
+  });
+  return size;
+}

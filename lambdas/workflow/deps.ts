@@ -1,0 +1,22 @@
+import type { SizingPolicy } from '../domain/fargate.js';
+import type { StagingTokens } from '../domain/staging-token.js';
+import type { ExecutorPlatform } from '../domain/task-definition.js';
+import type { Clock } from '../ports/clock.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { ObjectStore } from '../ports/object-store.js';
+import type { TaskDefinitionRegistry } from '../ports/task-definitions.js';
+import type { TaskStore } from '../ports/task-store.js';
+
+/** What the workflow's handlers need, injected (Lambda wiring in AWS, in-process locally). */
+export interface WorkflowDeps {
+  store: TaskStore;
+  objects: ObjectStore;
+  registry: TaskDefinitionRegistry;
+  stagingTokens: StagingTokens;
+  platform: ExecutorPlatform;
+  sizing: SizingPolicy;
+  clock: Clock;
+  logs: LogStore;
+  /** Where stage-in/out reach the staging broker (in AWS); locally they call it in-process. */
+  brokerUrl?: string;
+}

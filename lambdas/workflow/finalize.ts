@@ -1,0 +1,54 @@
+/**
+ * Finalize. Primary course: the task ends COMPLETE, EXECUTOR_ERROR (an executor exited non-zero) or
+ * SYSTEM_ERROR (staging or the platform failed), with the attempt's end time and its Fargate usage
+ * and estimated cost in the log metadata. A task being canceled becomes CANCELED instead.
+ */
+import { fargateCost, fargateSize } from '../domain/fargate.js';
+import { isTerminal } from '../domain/states.js';
+import type { TesState, TesTaskLog } from '../domain/tes.js';
+import { moveTask, withSystemLog } from '../usecases/transitions.js';
+import type { WorkflowDeps } from './deps.js';
+import type { StepFailure, WorkflowState } from './state.js';
+
+export async function finalize(deps: WorkflowDeps, state: WorkflowState): Promise<{ state: TesState }> {
+  const read = await deps.store.get(state.taskId);
+  if (read === undefined) throw new Error(`task ${state.taskId} vanished`);
+  if (read.state === 'CANCELING') return { state: (await moveTask(deps, read, 'CANCELED')).state };
+  if (isTerminal(read.state)) return { state: read.state };
+  if (read.state === 'QUEUED') return { state: read.state };
+  const outcome = state.outcome ?? {};
+  const final: TesState = outcome.systemError !== undefined ? 'SYSTEM_ERROR' : outcome.executorFailed ? 'EXECUTOR_ERROR' : 'COMPLETE';
+  const size = fargateSize(read.task.resources, deps.sizing);
+  const cost = fargateCost(size, outcome.runSeconds ?? 0);
+  const now = deps.clock.now().toISOString();
+  const finish = (logs: TesTaskLog[]): TesTaskLog[] => {
+    let next = logs.length === 0 ? [{ logs: [], outputs: [] } as TesTaskLog] : logs;
+    if (outcome.systemError !== undefined) next = withSystemLog(next, `SYSTEM_ERROR: ${outcome.systemError}`);
+    const attempt = next.at(-1) as TesTaskLog;
+    const metadata = {
+      ...attempt.metadata,
+      vcpu_seconds: cost.vcpuSeconds.toFixed(1),
+      gb_seconds: cost.gbSeconds.toFixed(1),
+      estimated_cost_usd: cost.usd.toFixed(6),
+    };
+    return [...next.slice(0, -1), { ...attempt, end_time: now, metadata }];
+  };
+  return { state: (await moveTask(deps, read, final, finish)).state };
+}
+
+/** Any failure of the workflow itself ends the task SYSTEM_ERROR (or CANCELED, if it was being canceled). */
+export async function recordFailure(deps: WorkflowDeps, state: WorkflowState): Promise<{ state: TesState }> {
+  const read = await deps.store.get(state.taskId);
+  if (read === undefined) return { state: 'UNKNOWN' };
+  if (read.state === 'CANCELING') return { state: (await moveTask(deps, read, 'CANCELED')).state };
+  const failure: StepFailure = state.failure ?? { Error: 'unknown' };
+  const reason = `the task's workflow failed: ${failure.Error}${failure.Cause ? `: ${failure.Cause.slice(0, 1000)}` : ''}`;
+  const ended = await moveTask(deps, read, 'SYSTEM_ERROR', (logs) => withSystemLog(logs, `SYSTEM_ERROR: ${reason}`));
+  return { state: ended.state };
+}
+
+/** The executor's container started (the ECS task-state event): INITIALIZING → RUNNING. */
+export async function executorStarted(deps: Pick<WorkflowDeps, 'store'>, taskId: string): Promise<void> {
+  const read = await deps.store.get(taskId);
+  if (read !== undefined && read.state === 'INITIALIZING') await moveTask(deps, read, 'RUNNING');
+}

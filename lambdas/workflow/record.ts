@@ -1,0 +1,106 @@
+/**
+ * Record. Primary course: read what the executor's Fargate task reported (stage-in, the executor's
+ * exit code, stage-out's uploads), append the executor's log with its stdout/stderr tails, and
+ * choose what runs next: the next executor, unless this one failed without ignore_error or staging
+ * failed.
+ */
+import { reportKey } from '../adapters/s3-staging-broker.js';
+import { CONTAINERS } from '../domain/task-definition.js';
+import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
+import { LOG_TAIL_BYTES } from '../ports/log-store.js';
+import type { ReportName, StageReport } from '../ports/staging.js';
+import { StaleWriteError } from '../ports/task-store.js';
+import type { WorkflowDeps } from './deps.js';
+import type { EcsTaskOutput, WorkflowState } from './state.js';
+
+async function readReport(deps: WorkflowDeps, taskId: string, index: number, name: ReportName): Promise<StageReport | undefined> {
+  try {
+    return JSON.parse(await deps.objects.getText(reportKey(taskId, index, name))) as StageReport;
+  } catch {
+    return undefined;
+  }
+}
+
+function isoTime(value: string | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const date = typeof value === 'number' ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/** The stopped ECS task, from a normal result or from the Cause of a States.TaskFailed. */
+function ecsTask(state: WorkflowState): { task?: EcsTaskOutput; failure?: string } {
+  if (state.ecs !== undefined) return { task: state.ecs };
+  const failure = state.ecsFailure;
+  if (failure === undefined) return {};
+  try {
+    const parsed = JSON.parse(failure.Cause ?? '') as EcsTaskOutput;
+    if (Array.isArray(parsed.Containers)) return { task: parsed };
+  } catch {
+    // not an ECS task description
+  }
+  return { failure: `${failure.Error}: ${(failure.Cause ?? '').slice(0, 1000)}` };
+}
+
+export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState> {
+  const index = state.index ?? 0;
+  const runs = state.runs ?? [];
+  const outcome = { ...state.outcome };
+  const { task: ecs, failure } = ecsTask(state);
+  const stageIn = await readReport(deps, state.taskId, index, 'stage-in');
+  const stageOut = await readReport(deps, state.taskId, index, 'stage-out');
+  const executor = ecs?.Containers?.find((c) => c.Name === CONTAINERS.executor);
+  const exitCode = executor?.ExitCode;
+  const started = isoTime(ecs?.StartedAt);
+  const stopped = isoTime(ecs?.StoppedAt);
+  if (started !== undefined && stopped !== undefined) {
+    outcome.runSeconds = (outcome.runSeconds ?? 0) + Math.max(0, (Date.parse(stopped) - Date.parse(started)) / 1000);
+  }
+
+  const systemLines: string[] = [...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? [])];
+  let systemError: string | undefined;
+  if (failure !== undefined) systemError = `executor ${index}'s Fargate task failed: ${failure}`;
+  else if (stageIn !== undefined && !stageIn.ok) systemError = stageIn.error ?? 'stage-in failed';
+  else if (exitCode === undefined) {
+    systemError = `executor ${index} did not run: ${executor?.Reason ?? ecs?.StoppedReason ?? 'no exit code was reported'}`;
+  } else if (stageOut !== undefined && !stageOut.ok) systemError = stageOut.error ?? 'stage-out failed';
+  else if (stageOut === undefined) systemError = `executor ${index}'s outputs were not staged: ${ecs?.StoppedReason ?? 'stage-out reported nothing'}`;
+
+  let executorLog: TesExecutorLog | undefined;
+  if (exitCode !== undefined) {
+    executorLog = { exit_code: exitCode };
+    if (started !== undefined) executorLog.start_time = started;
+    if (stopped !== undefined) executorLog.end_time = stopped;
+    const stdout = await deps.logs.tail(state.taskId, index, 'stdout', LOG_TAIL_BYTES);
+    const stderr = await deps.logs.tail(state.taskId, index, 'stderr', LOG_TAIL_BYTES);
+    if (stdout !== undefined) executorLog.stdout = stdout;
+    if (stderr !== undefined) executorLog.stderr = stderr;
+  }
+  const update = (logs: TesTaskLog[]): TesTaskLog[] => {
+    const attempt: TesTaskLog = logs.at(-1) ?? { logs: [], outputs: [] };
+    const next: TesTaskLog = {
+      ...attempt,
+      logs: executorLog === undefined ? attempt.logs : [...attempt.logs, executorLog],
+      outputs: [...attempt.outputs, ...(stageOut?.outputs ?? [])],
+    };
+    if (systemLines.length > 0) next.system_logs = [...(attempt.system_logs ?? []), ...systemLines];
+    return [...logs.slice(0, -1), next];
+  };
+  for (let attempt = 0; ; attempt += 1) {
+    const current = await deps.store.get(state.taskId);
+    if (current === undefined) throw new Error(`task ${state.taskId} vanished`);
+    try {
+      await deps.store.updateLogs(current, update(current.logs));
+      break;
+    } catch (error) {
+      if (!(error instanceof StaleWriteError) || attempt >= 4) throw error;
+    }
+  }
+
+  if (exitCode !== undefined && exitCode !== 0) outcome.executorFailed = true;
+  if (systemError !== undefined) outcome.systemError = systemError;
+  const ignoreError = (await deps.store.get(state.taskId))?.task.executors[index]?.ignore_error === true;
+  const goOn = systemError === undefined && (exitCode === 0 || ignoreError) && index + 1 < runs.length;
+  const nextState: WorkflowState = { taskId: state.taskId, index: index + 1, runs, outcome };
+  if (goOn) nextState.run = runs[index + 1];
+  return nextState;
+}
