@@ -80,8 +80,14 @@ export class LocalStepFunctions implements WorkflowPort {
     return 'stopped';
   }
 
-  /** Resolves when every execution has ended (for a clean shutdown). */
-  async drain(): Promise<void> {
-    await Promise.all([...this.executions.values()].map((e) => e.done));
+  /**
+   * Shutdown: stops every execution and kills its sandbox. The tasks keep their last state; on the
+   * next start the reconciler ends or resumes them.
+   */
+  async shutdown(): Promise<void> {
+    const running = [...this.executions.entries()];
+    for (const [, execution] of running) execution.abort();
+    await Promise.all(running.map(([taskId]) => this.runner.stop(taskId)));
+    await Promise.all(running.map(([, execution]) => execution.done));
   }
 }

@@ -117,12 +117,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME);
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
-    let workRoot = options.dataDir === undefined ? undefined : join(options.dataDir, 'work');
-    if (workRoot === undefined) {
-      const tmp = await mkdtemp(join(tmpdir(), 'tes-work-'));
-      cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-      workRoot = tmp;
-    }
+    // Task volumes and logs are scratch space: a fresh directory under the system temporary
+    // directory, which every task's unprivileged uid can traverse (unlike a data directory under
+    // a user's home), removed when the stack stops.
+    const workRoot = await mkdtemp(join(tmpdir(), 'tes-work-'));
+    cleanups.push(() => rm(workRoot, { recursive: true, force: true }));
     await mkdir(workRoot, { recursive: true, mode: 0o711 });
     await chmod(workRoot, 0o711);
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
@@ -147,7 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logs: runner,
     };
     const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, await BubblewrapSandbox.detect()) : undefined;
-    if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.drain());
+    if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());
     const deps: TesDeps = {
       store,
       objects,
