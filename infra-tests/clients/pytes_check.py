@@ -29,7 +29,7 @@ def main(url):
         name="py-tes check",
         description="created by py-tes",
         inputs=[tes.Input(path="/data/in.txt", content="hello from py-tes")],
-        outputs=[tes.Output(path="/data/out.txt", url="s3://tes-local/out.txt")],
+        outputs=[tes.Output(path="/data/out.txt", url=info.storage[0].rstrip("/") + "/py-tes/out.txt")],
         resources=tes.Resources(cpu_cores=1, ram_gb=1.0, disk_gb=10.0),
         executors=[
             tes.Executor(
@@ -64,12 +64,24 @@ def main(url):
     listed_full = client.list_tasks(view="FULL")
     check(len(listed_full.tasks) >= 1, "FULL list")
 
-    client.cancel_task(task_id)
-    done = client.wait(task_id, timeout=30)
-    check(done.state in ("CANCELED", "CANCELING", "COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR"), f"wait ended in {done.state}")
-    after = client.get_task(task_id, view="FULL")
-    seen["final_state"] = after.state
+    done = client.wait(task_id, timeout=60)
+    check(done.state == "COMPLETE", f"wait ended in {done.state}")
+    full = client.get_task(task_id, view="FULL")
+    executor_log = full.logs[0].logs[0]
+    check(executor_log.exit_code == 0, f"exit code {executor_log.exit_code}")
+    check(full.logs[0].outputs[0].path == "/data/out.txt", f"outputs {full.logs[0].outputs}")
+    # The wire value is the string "17"; py-tes turns it into a number.
+    check(str(full.logs[0].outputs[0].size_bytes) == "17", f"size_bytes {full.logs[0].outputs[0].size_bytes}")
+    seen["final_state"] = full.state
     seen["task_id"] = task_id
+
+    sleeper = tes.Task(executors=[tes.Executor(image="alpine", command=["sleep", "60"])])
+    created = client.create_task(sleeper)
+    sleeper_id = created if isinstance(created, str) else created.id
+    client.cancel_task(sleeper_id)
+    canceled = client.wait(sleeper_id, timeout=30)
+    check(canceled.state in ("CANCELED", "CANCELING"), f"canceled task ended in {canceled.state}")
+    seen["canceled_state"] = client.get_task(sleeper_id, view="FULL").state
     print(json.dumps(seen))
 
 
