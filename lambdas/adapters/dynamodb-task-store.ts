@@ -12,14 +12,15 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { assertTransition } from '../domain/states.js';
+import { assertTransition, isTerminal } from '../domain/states.js';
 import type { OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTask, TesTaskLog } from '../domain/tes.js';
 import { StaleWriteError, type StateChange, type SummaryPage, type SummaryQuery, type TaskStore } from '../ports/task-store.js';
-import { ownerStateKey, TASK_TABLE } from './task-table.js';
+import { ACTIVE_PARTITION, ownerStateKey, TASK_TABLE } from './task-table.js';
 
 interface TaskItem {
   pk: string;
+  active?: string;
   owner: string;
   ownerState: string;
   state: TesState;
@@ -35,6 +36,7 @@ interface TaskItem {
 function toItem(record: TaskRecord): TaskItem {
   return {
     pk: record.id,
+    ...(isTerminal(record.state) ? {} : { active: ACTIVE_PARTITION }),
     owner: record.owner,
     ownerState: ownerStateKey(record.owner, record.state),
     state: record.state,
@@ -115,6 +117,21 @@ export class DynamoDbTaskStore implements TaskStore {
     });
   }
 
+  async listActive(after?: string, limit = 500): Promise<{ ids: string[]; more: boolean }> {
+    const index = TASK_TABLE.indexes.active;
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: after === undefined ? '#a = :a' : '#a = :a AND #id > :after',
+        ExpressionAttributeNames: { '#a': index.partitionKey, ...(after === undefined ? {} : { '#id': TASK_TABLE.partitionKey }) },
+        ExpressionAttributeValues: { ':a': ACTIVE_PARTITION, ...(after === undefined ? {} : { ':after': after }) },
+        Limit: limit,
+      }),
+    );
+    return { ids: (out.Items ?? []).map((item) => item['pk'] as string), more: out.LastEvaluatedKey !== undefined };
+  }
+
   async listSummaries(query: SummaryQuery): Promise<SummaryPage> {
     const index = query.state === undefined ? TASK_TABLE.indexes.byOwner : TASK_TABLE.indexes.byOwnerState;
     const partition = query.state === undefined ? query.owner : ownerStateKey(query.owner, query.state);
@@ -172,13 +189,15 @@ export class DynamoDbTaskStore implements TaskStore {
           Key: { pk: read.id },
           UpdateExpression:
             'SET #state = :to, #ownerState = :ownerState, #version = #version + :one' +
-            (change.logs === undefined ? '' : ', #logs = :logs'),
+            (change.logs === undefined ? '' : ', #logs = :logs') +
+            (isTerminal(change.to) ? ' REMOVE #active' : ''),
           ConditionExpression: '#state = :from AND #version = :version',
           ExpressionAttributeNames: {
             '#state': 'state',
             '#ownerState': 'ownerState',
             '#version': 'version',
             ...(change.logs === undefined ? {} : { '#logs': 'logs' }),
+            ...(isTerminal(change.to) ? { '#active': 'active' } : {}),
           },
           ExpressionAttributeValues: {
             ':to': change.to,

@@ -3,6 +3,7 @@
  * start never runs a task twice (Step Functions refuses a second execution of the same name).
  */
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   StartExecutionCommand,
@@ -37,6 +38,16 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     } catch (error) {
       // Same name and same input: Step Functions answers idempotently; a clash means it already runs.
       if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+
+  async status(taskId: string): Promise<'running' | 'ended' | 'absent'> {
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn: executionArn(this.stateMachineArn, taskId) }));
+      return out.status === 'RUNNING' || out.status === 'PENDING_REDRIVE' ? 'running' : 'ended';
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return 'absent';
+      throw error;
     }
   }
 

@@ -4,6 +4,7 @@
  * - Partition key `pk` = the task id (a ULID, so ids sort by creation time).
  * - `byOwner` (owner, pk): one owner's tasks newest first.
  * - `byOwnerState` (ownerState, pk): one owner's tasks in one state, newest first.
+ * - `active` (active, pk): every task not yet ended, for the reconciler; a task leaves it when it ends.
  * Both indexes project only what a listing filters on (state, name, tags): the MINIMAL view is
  * answered from the index alone, and BASIC/FULL read the page's items by key.
  */
@@ -12,9 +13,13 @@ export const TASK_TABLE = {
   indexes: {
     byOwner: { name: 'byOwner', partitionKey: 'owner', sortKey: 'pk' },
     byOwnerState: { name: 'byOwnerState', partitionKey: 'ownerState', sortKey: 'pk' },
+    /** Sparse: only tasks not yet in a terminal state carry `active`, so the reconciler reads just those. */
+    active: { name: 'active', partitionKey: 'active', sortKey: 'pk' },
   },
   projectedAttributes: ['state', 'name', 'tags'],
 } as const;
+
+export const ACTIVE_PARTITION = 'ACTIVE';
 
 /** The `ownerState` index key of a task (state first: states never contain `#`, owners may). */
 export function ownerStateKey(owner: string, state: string): string {

@@ -30,14 +30,17 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  const { byOwner, byOwnerState } = TASK_TABLE.indexes;
-  const index = (spec: typeof byOwner | typeof byOwnerState) => ({
+  const { byOwner, byOwnerState, active } = TASK_TABLE.indexes;
+  const index = (spec: typeof byOwner | typeof byOwnerState | typeof active, projection: 'INCLUDE' | 'KEYS_ONLY' = 'INCLUDE') => ({
     IndexName: spec.name,
     KeySchema: [
       { AttributeName: spec.partitionKey, KeyType: 'HASH' as const },
       { AttributeName: spec.sortKey, KeyType: 'RANGE' as const },
     ],
-    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...TASK_TABLE.projectedAttributes] },
+    Projection:
+      projection === 'INCLUDE'
+        ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...TASK_TABLE.projectedAttributes] }
+        : { ProjectionType: 'KEYS_ONLY' as const },
   });
   await client.send(
     new CreateTableCommand({
@@ -47,9 +50,10 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
         { AttributeName: TASK_TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: byOwner.partitionKey, AttributeType: 'S' },
         { AttributeName: byOwnerState.partitionKey, AttributeType: 'S' },
+        { AttributeName: active.partitionKey, AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: TASK_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState)],
+      GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY')],
     }),
   );
 }

@@ -73,6 +73,10 @@ export class LocalStepFunctions implements WorkflowPort {
     return Promise.resolve();
   }
 
+  status(taskId: string): Promise<'running' | 'absent'> {
+    return Promise.resolve(this.executions.has(taskId) ? 'running' : 'absent');
+  }
+
   async stop(taskId: string): Promise<'stopped'> {
     const execution = this.executions.get(taskId);
     execution?.abort();

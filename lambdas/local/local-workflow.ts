@@ -14,6 +14,10 @@ export class RecordingWorkflow implements WorkflowPort {
     return Promise.resolve();
   }
 
+  status(taskId: string): Promise<'running' | 'absent'> {
+    return Promise.resolve(this.started.includes(taskId) && !this.stopped.includes(taskId) ? 'running' : 'absent');
+  }
+
   stop(taskId: string): Promise<'stopped'> {
     this.stopped.push(taskId);
     return Promise.resolve('stopped');

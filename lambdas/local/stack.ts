@@ -17,6 +17,7 @@ import { StagingTokens } from '../domain/staging-token.js';
 import type { ExecutorPlatform } from '../domain/task-definition.js';
 import type { WorkflowDeps } from '../workflow/deps.js';
 import { executorStarted } from '../workflow/finalize.js';
+import { reconcile, type ReconcileOutcome } from '../workflow/reconcile.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
@@ -66,6 +67,8 @@ export interface LocalStack {
   port: number;
   s3: { endpoint: string; bucket: string };
   deps: TesDeps;
+  /** What the start-up reconciliation did with tasks a previous run left unfinished. */
+  reconciled: ReconcileOutcome;
   close(): Promise<void>;
 }
 
@@ -160,6 +163,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         [`s3://${LOCAL_BUCKET}/`],
       ),
     };
+    // Tasks the last run of the stack left unfinished: resume the queued ones, end the others.
+    const reconciled = await reconcile({ store, workflow: deps.workflow, clock: systemClock }, { graceSeconds: 0 });
     const wiring: Wiring = { deps, caller: { anonymousOwner: LOCAL_OWNER } };
     const server = createApiServer(() => wiring);
     try {
@@ -175,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port,
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
       deps,
+      reconciled,
       close: closeAll,
     };
   } catch (error) {

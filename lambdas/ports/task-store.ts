@@ -40,6 +40,8 @@ export interface TaskStore {
   get(id: string): Promise<TaskRecord | undefined>;
   /** The tasks with these ids, in the same order; ids that do not exist are left out. */
   getMany(ids: readonly string[]): Promise<TaskRecord[]>;
+  /** Ids of tasks not yet ended, oldest first, after `after`; `more` when another page exists. */
+  listActive(after?: string, limit?: number): Promise<{ ids: string[]; more: boolean }>;
   /** Newest first, one owner's tasks, optionally in one state. */
   listSummaries(query: SummaryQuery): Promise<SummaryPage>;
   /** Replaces `read`'s logs if the task is still as read (same version); throws StaleWriteError otherwise. */

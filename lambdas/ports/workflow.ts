@@ -9,4 +9,6 @@ export interface WorkflowPort {
    * running; `stopping` means teardown continues and the task becomes CANCELED when it is seen.
    */
   stop(taskId: string, reason: string): Promise<'stopped' | 'stopping'>;
+  /** Whether the task's workflow is running, has ended, or does not exist (for the reconciler). */
+  status(taskId: string): Promise<'running' | 'ended' | 'absent'>;
 }

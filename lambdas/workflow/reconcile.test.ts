@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskRecord } from '../domain/task-record.js';
+import type { TesState } from '../domain/tes.js';
+import { RecordingWorkflow } from '../local/local-workflow.js';
+import { startTestTable, type TestTable } from '../testing/dynamo.js';
+import { reconcile } from './reconcile.js';
+
+let table: TestTable;
+beforeAll(async () => {
+  table = await startTestTable('tes-reconcile');
+});
+afterAll(async () => {
+  await table.close();
+});
+
+let n = 0;
+async function stored(state: TesState): Promise<TaskRecord> {
+  n += 1;
+  const record: TaskRecord = {
+    id: `01r${String(n).padStart(8, '0')}`,
+    owner: 'o',
+    state,
+    version: 1,
+    creationTime: new Date(Date.now() - 3600_000).toISOString(),
+    task: { executors: [{ image: 'a', command: ['b'] }] },
+    logs: [],
+  };
+  await table.store.create(record);
+  return record;
+}
+
+const clock = { now: () => new Date() };
+
+describe('the reconciler', () => {
+  it('resumes QUEUED tasks without a workflow, cancels CANCELING ones, ends the rest, and leaves running and ended ones alone', async () => {
+    const queued = await stored('QUEUED');
+    const canceling = await stored('CANCELING');
+    const running = await stored('RUNNING');
+    const initializing = await stored('INITIALIZING');
+    const stillRunning = await stored('RUNNING');
+    const complete = await stored('COMPLETE');
+    const workflow = new RecordingWorkflow();
+    workflow.started.push(stillRunning.id);
+
+    const outcome = await reconcile({ store: table.store, workflow, clock }, { graceSeconds: 60 });
+
+    expect(outcome.resumed).toEqual([queued.id]);
+    expect(outcome.canceled).toEqual([canceling.id]);
+    expect(outcome.ended.sort()).toEqual([running.id, initializing.id].sort());
+    expect(workflow.started).toEqual([stillRunning.id, queued.id]);
+    expect((await table.store.get(canceling.id))?.state).toBe('CANCELED');
+    const ended = await table.store.get(running.id);
+    expect(ended?.state).toBe('SYSTEM_ERROR');
+    expect(ended?.logs[0]?.system_logs?.[0]).toMatch(/vanished while the task was RUNNING/);
+    expect((await table.store.get(stillRunning.id))?.state).toBe('RUNNING');
+    expect((await table.store.get(complete.id))?.state).toBe('COMPLETE');
+  });
+
+  it('only ever reads tasks that have not ended', async () => {
+    const { ids } = await table.store.listActive();
+    const states = await Promise.all(ids.map(async (id) => (await table.store.get(id))?.state));
+    expect(states.every((s) => s !== undefined && !['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(s))).toBe(true);
+  });
+
+  it('gives tasks younger than the grace period time to start', async () => {
+    const fresh: TaskRecord = { ...(await stored('QUEUED')), id: '01rzzzzzzzzz' };
+    await table.store.create({ ...fresh, creationTime: new Date().toISOString() });
+    const workflow = new RecordingWorkflow();
+    await reconcile({ store: table.store, workflow, clock }, { graceSeconds: 60 });
+    expect(workflow.started).not.toContain('01rzzzzzzzzz');
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * The reconciler: no task stays stuck because its workflow vanished. For every task not yet ended
+ * whose workflow is not running: a QUEUED one is started (again: execution names make that safe),
+ * a CANCELING one becomes CANCELED, and any other ends SYSTEM_ERROR with the reason. Runs on a
+ * schedule in AWS, and at every start of the local stack.
+ */
+import { moveTask, endWithSystemError } from '../usecases/transitions.js';
+import type { Clock } from '../ports/clock.js';
+import type { TaskStore } from '../ports/task-store.js';
+import type { WorkflowPort } from '../ports/workflow.js';
+
+export interface ReconcileOutcome {
+  checked: number;
+  resumed: string[];
+  canceled: string[];
+  ended: string[];
+}
+
+export async function reconcile(
+  deps: { store: TaskStore; workflow: WorkflowPort; clock: Clock },
+  options: { graceSeconds: number },
+): Promise<ReconcileOutcome> {
+  const outcome: ReconcileOutcome = { checked: 0, resumed: [], canceled: [], ended: [] };
+  let after: string | undefined;
+  for (;;) {
+    const page = await deps.store.listActive(after);
+    for (const id of page.ids) {
+      after = id;
+      outcome.checked += 1;
+      const read = await deps.store.get(id);
+      if (read === undefined) continue;
+      const age = (deps.clock.now().getTime() - Date.parse(read.creationTime)) / 1000;
+      if (age < options.graceSeconds) continue;
+      const status = await deps.workflow.status(id);
+      if (status === 'running') continue;
+      if (read.state === 'QUEUED' && status === 'absent') {
+        await deps.workflow.start(id);
+        outcome.resumed.push(id);
+      } else if (read.state === 'CANCELING') {
+        await moveTask(deps, read, 'CANCELED');
+        outcome.canceled.push(id);
+      } else {
+        const ended = await endWithSystemError(
+          deps,
+          read,
+          `the task's workflow ${status === 'absent' ? 'vanished' : 'ended'} while the task was ${read.state}; the reconciler ended it`,
+        );
+        if (ended.state === 'SYSTEM_ERROR') outcome.ended.push(id);
+      }
+    }
+    if (!page.more) return outcome;
+  }
+}
