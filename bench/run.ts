@@ -10,6 +10,8 @@ import { parseListQuery } from '../lambdas/domain/list-query.js';
 import type { TaskRecord } from '../lambdas/domain/task-record.js';
 import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
 import { listTasks } from '../lambdas/usecases/list-tasks.js';
+import { LocalStepFunctions } from '../lambdas/local/local-step-functions.js';
+import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 
 const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
 const CONCURRENCY = 16;
@@ -41,7 +43,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-const stack = await startLocalStack({ port: 0 });
+// The API figures use a stack whose tasks are accepted but not run, so they measure the API alone.
+const stack = await startLocalStack({ port: 0, workflow: new RecordingWorkflow() });
 const taskBody = (i: number): string =>
   JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }], name: 'bench', tags: { tenth: String(i % 10) } });
 
@@ -129,3 +132,28 @@ report(
     `read units per filtered page ${small.rru} → ${large.rru}`,
 );
 await stack.close();
+
+// 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, and what its workflow costs.
+const runner = await startLocalStack({ port: 0 });
+const runs: number[] = [];
+let transitions = 0;
+for (let i = 0; i < 25; i += 1) {
+  const started = performance.now();
+  const response = await fetch(`${runner.url}/tasks`, {
+    method: 'POST',
+    body: JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }] }),
+  });
+  const { id } = (await response.json()) as { id: string };
+  for (;;) {
+    const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
+    if (task.state === 'COMPLETE') break;
+    if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(task.state)) throw new Error(`task ended ${task.state}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  runs.push(performance.now() - started);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  transitions = (runner.deps.workflow as LocalStepFunctions).transitions.get(id) ?? transitions;
+}
+report(`CreateTask → COMPLETE for a task running \`true\`: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (local sandbox)`);
+report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
+await runner.close();
