@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { PageTokens } from '../domain/page-token.js';
 import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
-import type { ObjectStore } from '../ports/object-store.js';
+import { MemoryObjects } from '../testing/memory-objects.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { apiEvent, lambdaContext } from '../testing/events.js';
@@ -21,19 +21,6 @@ import { getTask } from './get-task.js';
 import type { ApiEvent, ApiResult } from './http.js';
 import { listTasks } from './list-tasks.js';
 import type { Wiring } from './wiring.js';
-
-class MemoryObjects implements ObjectStore {
-  readonly bucket = 'test-bucket';
-  readonly objects = new Map<string, string>();
-  put(key: string, body: string | Uint8Array): Promise<void> {
-    this.objects.set(key, typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
-    return Promise.resolve();
-  }
-  getText(key: string): Promise<string> {
-    const value = this.objects.get(key);
-    return value === undefined ? Promise.reject(new Error(`no object ${key}`)) : Promise.resolve(value);
-  }
-}
 
 let table: TestTable;
 let wiring: Wiring;

@@ -10,6 +10,7 @@ import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import type { ReportName, StageReport } from '../ports/staging.js';
 import { StaleWriteError } from '../ports/task-store.js';
+import { moveTask, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
 import type { EcsTaskOutput, WorkflowState } from './state.js';
 
@@ -41,11 +42,42 @@ function ecsTask(state: WorkflowState): { task?: EcsTaskOutput; failure?: string
   return { failure: `${failure.Error}: ${(failure.Cause ?? '').slice(0, 1000)}` };
 }
 
+/** Fargate Spot interruptions are retried this many times; the last retry runs on demand. */
+export const SPOT_RETRIES = 2;
+
+function interruptedBySpot(ecs: EcsTaskOutput | undefined): boolean {
+  return ecs?.StopCode === 'SpotInterruption' || ecs?.StopCode === 'TerminationNotice' || /spot task was interrupted/i.test(ecs?.StoppedReason ?? '');
+}
+
+/**
+ * A Spot interruption is the platform's doing, not the task's: the executor runs again (PREEMPTED
+ * for a moment, then INITIALIZING), on demand the last time, so that clients which never stop
+ * polling a PREEMPTED task see it finish. Out of retries, the task ends SYSTEM_ERROR.
+ */
+async function retryAfterSpot(deps: WorkflowDeps, state: WorkflowState, index: number): Promise<WorkflowState | undefined> {
+  const retries = state.outcome?.spotRetries ?? 0;
+  const run = state.runs?.[index];
+  const read = await deps.store.get(state.taskId);
+  if (run === undefined || read === undefined || retries >= SPOT_RETRIES) return undefined;
+  const note = `executor ${index} was interrupted by Fargate Spot; running it again (retry ${retries + 1} of ${SPOT_RETRIES}${retries + 1 === SPOT_RETRIES ? ', on demand' : ''})`;
+  const preempted = await moveTask(deps, read, 'PREEMPTED', (logs) => withSystemLog(logs, note));
+  if (preempted.state !== 'PREEMPTED') return { taskId: state.taskId, index: index + 1, runs: state.runs ?? [], outcome: { ...state.outcome } };
+  await moveTask(deps, preempted, 'INITIALIZING');
+  const again = retries + 1 === SPOT_RETRIES ? { ...run, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE' as const, Weight: 1 }] } : run;
+  return { taskId: state.taskId, index, runs: state.runs ?? [], run: again, outcome: { ...state.outcome, spotRetries: retries + 1 } };
+}
+
 export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState> {
   const index = state.index ?? 0;
   const runs = state.runs ?? [];
   const outcome = { ...state.outcome };
   const { task: ecs, failure } = ecsTask(state);
+  if (interruptedBySpot(ecs)) {
+    const retry = await retryAfterSpot(deps, state, index);
+    if (retry !== undefined) return retry;
+    outcome.systemError = `executor ${index} was interrupted by Fargate Spot ${SPOT_RETRIES + 1} times`;
+    return { taskId: state.taskId, index: index + 1, runs, outcome };
+  }
   const stageIn = await readReport(deps, state.taskId, index, 'stage-in');
   const stageOut = await readReport(deps, state.taskId, index, 'stage-out');
   const executor = ecs?.Containers?.find((c) => c.Name === CONTAINERS.executor);

@@ -22,6 +22,8 @@ export interface Outcome {
   systemError?: string;
   /** Seconds the executors' Fargate tasks ran, for the cost. */
   runSeconds?: number;
+  /** Fargate Spot interruptions retried so far. */
+  spotRetries?: number;
 }
 
 export interface WorkflowState {

@@ -1,0 +1,157 @@
+/**
+ * Record and Finalize on what an executor's Fargate task reports: exit codes, staging failures,
+ * ECS failures, and Fargate Spot interruptions (retried, the last time on demand).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportKey } from '../adapters/s3-staging-broker.js';
+import { StagingTokens } from '../domain/staging-token.js';
+import type { RunPlan } from '../domain/task-definition.js';
+import type { TaskRecord } from '../domain/task-record.js';
+import { startTestTable, type TestTable } from '../testing/dynamo.js';
+import { MemoryObjects } from '../testing/memory-objects.js';
+import type { StageReport } from '../ports/staging.js';
+import type { WorkflowDeps } from './deps.js';
+import { finalize } from './finalize.js';
+import { record } from './record.js';
+import type { WorkflowState } from './state.js';
+
+let table: TestTable;
+let deps: WorkflowDeps;
+let objects: MemoryObjects;
+beforeAll(async () => {
+  table = await startTestTable('tes-record');
+  objects = new MemoryObjects();
+  deps = {
+    store: table.store,
+    objects,
+    registry: { ensure: () => Promise.resolve('arn') },
+    stagingTokens: new StagingTokens(Buffer.alloc(32, 3)),
+    platform: { runtimeImage: 'r', executorUser: '1000:1000', logGroup: 'g', region: 'r', cluster: 'c', subnets: [], securityGroups: [] },
+    sizing: { spotAllowed: true },
+    clock: { now: () => new Date() },
+    logs: { tail: (_id, index, stream) => Promise.resolve(`${stream} of ${index}`) },
+  };
+});
+afterAll(async () => {
+  await table.close();
+});
+
+let n = 0;
+async function running(executors = 1, ignoreFirst = false): Promise<TaskRecord> {
+  n += 1;
+  const record: TaskRecord = {
+    id: `01w${String(n).padStart(8, '0')}`,
+    owner: 'o',
+    state: 'RUNNING',
+    version: 1,
+    creationTime: new Date().toISOString(),
+    task: { executors: Array.from({ length: executors }, (_, i) => ({ image: 'a', command: ['b'], ...(i === 0 && ignoreFirst ? { ignore_error: true } : {}) })) },
+    logs: [{ logs: [], outputs: [] }],
+  };
+  await table.store.create(record);
+  return record;
+}
+
+const plan = (i: number) => ({ taskDefinition: `td${i}`, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }] }) as unknown as RunPlan;
+
+function reports(id: string, index: number, stageIn: StageReport, stageOut?: StageReport): void {
+  objects.objects.set(reportKey(id, index, 'stage-in'), JSON.stringify(stageIn));
+  if (stageOut) objects.objects.set(reportKey(id, index, 'stage-out'), JSON.stringify(stageOut));
+}
+
+function ecs(exitCode: number | undefined, extra: Record<string, unknown> = {}) {
+  return {
+    StopCode: 'EssentialContainerExited',
+    StartedAt: '2026-01-01T00:00:00Z',
+    StoppedAt: '2026-01-01T00:00:30Z',
+    Containers: [{ Name: 'stage-in', ExitCode: 0 }, { Name: 'executor', ...(exitCode === undefined ? {} : { ExitCode: exitCode }) }, { Name: 'stage-out', ExitCode: 0 }],
+    ...extra,
+  };
+}
+
+const ok: StageReport = { ok: true, warnings: [] };
+
+describe('Record', () => {
+  it('appends the executor log with its tails and outputs, and moves on to the next executor', async () => {
+    const task = await running(2);
+    reports(task.id, 0, ok, { ok: true, warnings: ['w'], outputs: [{ url: 's3://b/o', path: '/o/x', size_bytes: '3' }] });
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
+    expect(next.run).toEqual(plan(1));
+    expect(next.index).toBe(1);
+    expect(next.outcome?.runSeconds).toBe(30);
+    const stored = await table.store.get(task.id);
+    expect(stored?.logs[0]).toEqual({
+      logs: [{ exit_code: 0, start_time: '2026-01-01T00:00:00.000Z', end_time: '2026-01-01T00:00:30.000Z', stdout: 'stdout of 0', stderr: 'stderr of 0' }],
+      outputs: [{ url: 's3://b/o', path: '/o/x', size_bytes: '3' }],
+      system_logs: ['w'],
+    });
+  });
+
+  it('stops after a failed executor, unless it has ignore_error', async () => {
+    const strict = await running(2);
+    reports(strict.id, 0, ok, ok);
+    expect((await record(deps, { taskId: strict.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(2) })).run).toBeUndefined();
+    const lenient = await running(2, true);
+    reports(lenient.id, 0, ok, ok);
+    const next = await record(deps, { taskId: lenient.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(2) });
+    expect(next.run).toEqual(plan(1));
+    expect(next.outcome?.executorFailed).toBe(true);
+  });
+
+  it('turns a failed stage-in into SYSTEM_ERROR without an executor log', async () => {
+    const task = await running();
+    reports(task.id, 0, { ok: false, error: 'inputs[0] (s3://b/k) could not be staged: HTTP 404', warnings: [] }, ok);
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(undefined) });
+    expect(next.outcome?.systemError).toMatch(/inputs\[0\]/);
+    expect((await table.store.get(task.id))?.logs[0]?.logs).toEqual([]);
+    expect(await finalize(deps, next)).toEqual({ state: 'SYSTEM_ERROR' });
+    expect((await table.store.get(task.id))?.logs[0]?.system_logs).toEqual([expect.stringContaining('SYSTEM_ERROR: inputs[0]')]);
+  });
+
+  it('reads the stopped task from a States.TaskFailed cause', async () => {
+    const task = await running();
+    reports(task.id, 0, ok, ok);
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecsFailure: { Error: 'States.TaskFailed', Cause: JSON.stringify(ecs(5)) } });
+    expect(next.outcome).toMatchObject({ executorFailed: true });
+    expect(next.outcome?.systemError).toBeUndefined();
+    expect(await finalize(deps, next)).toEqual({ state: 'EXECUTOR_ERROR' });
+  });
+
+  it('ends SYSTEM_ERROR with the reason when the Fargate task could not run', async () => {
+    const task = await running();
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecsFailure: { Error: 'ECS.AccessDeniedException', Cause: 'not allowed to pass role' } });
+    expect(next.outcome?.systemError).toMatch(/ECS.AccessDeniedException: not allowed to pass role/);
+  });
+
+  it('retries a Spot interruption, the last time on demand, then gives up with SYSTEM_ERROR', async () => {
+    const task = await running();
+    const spot = ecs(143, { StopCode: 'SpotInterruption', StoppedReason: 'Your Spot Task was interrupted.' });
+    let state: WorkflowState = { taskId: task.id, index: 0, runs: [plan(0)], ecs: spot };
+    state = await record(deps, state);
+    expect(state.run?.capacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
+    expect(state.index).toBe(0);
+    expect((await table.store.get(task.id))?.state).toBe('INITIALIZING');
+    state = await record(deps, { ...state, ecs: spot });
+    expect(state.run?.capacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE', Weight: 1 }]);
+    state = await record(deps, { ...state, ecs: spot });
+    expect(state.run).toBeUndefined();
+    expect(state.outcome?.systemError).toMatch(/interrupted by Fargate Spot 3 times/);
+    expect(await finalize(deps, state)).toEqual({ state: 'SYSTEM_ERROR' });
+    const logs = (await table.store.get(task.id))?.logs[0]?.system_logs ?? [];
+    expect(logs.filter((l) => l.includes('interrupted by Fargate Spot'))).toHaveLength(3);
+  });
+
+  it('Finalize turns a task being canceled into CANCELED', async () => {
+    const task = await running();
+    await table.store.changeState(task, { to: 'CANCELING' });
+    expect(await finalize(deps, { taskId: task.id })).toEqual({ state: 'CANCELED' });
+  });
+
+  it('Finalize records the cost of the run in the log metadata', async () => {
+    const task = await running();
+    reports(task.id, 0, ok, ok);
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+    expect(await finalize(deps, next)).toEqual({ state: 'COMPLETE' });
+    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({ vcpu_seconds: '60.0', gb_seconds: '120.0', estimated_cost_usd: '0.000823' });
+  });
+});
