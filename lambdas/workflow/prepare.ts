@@ -50,7 +50,11 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
         taskDefinitionArn,
         size,
         platform: deps.platform,
-        stagingEnvironment: { TES_STAGING_TOKEN: token, ...(deps.brokerUrl ? { TES_BROKER_URL: deps.brokerUrl } : {}) },
+        stagingEnvironment: {
+          TES_STAGING_TOKEN: token,
+          TES_EXECUTOR_USER: deps.platform.executorUser,
+          ...(deps.brokerUrl ? { TES_BROKER_URL: deps.brokerUrl } : {}),
+        },
       }),
     );
   }

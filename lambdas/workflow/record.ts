@@ -4,6 +4,7 @@
  * choose what runs next: the next executor, unless this one failed without ignore_error or staging
  * failed.
  */
+import { ecsTaskMetadataKey } from '../adapters/cloudwatch-log-store.js';
 import { reportKey } from '../adapters/s3-staging-broker.js';
 import { CONTAINERS } from '../domain/task-definition.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
@@ -115,6 +116,7 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
       outputs: [...attempt.outputs, ...(stageOut?.outputs ?? [])],
     };
     if (systemLines.length > 0) next.system_logs = [...(attempt.system_logs ?? []), ...systemLines];
+    if (ecs?.TaskArn !== undefined) next.metadata = { ...attempt.metadata, [ecsTaskMetadataKey(index)]: ecs.TaskArn };
     return [...logs.slice(0, -1), next];
   };
   for (let attempt = 0; ; attempt += 1) {

@@ -1,0 +1,39 @@
+/**
+ * LogStore on CloudWatch Logs: executors log through the awslogs driver to streams named
+ * `executor/executor/<ECS task id>`; the ECS task of each run is noted in the attempt's log metadata
+ * (`ecs_task_<index>`). awslogs merges stdout and stderr into one stream, so in AWS the executor
+ * log's `stdout` tail carries both and `stderr` is empty (set `stderr` to a path to keep it apart).
+ */
+import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { LogStore } from '../ports/log-store.js';
+import type { TaskStore } from '../ports/task-store.js';
+
+export function ecsTaskMetadataKey(executorIndex: number): string {
+  return `ecs_task_${executorIndex}`;
+}
+
+export class CloudWatchLogStore implements LogStore {
+  constructor(
+    private readonly logs: CloudWatchLogsClient,
+    private readonly logGroup: string,
+    private readonly store: TaskStore,
+  ) {}
+
+  async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined> {
+    if (stream === 'stderr') return undefined;
+    const record = await this.store.get(taskId);
+    const arn = record?.logs.at(-1)?.metadata?.[ecsTaskMetadataKey(executorIndex)];
+    if (arn === undefined) return undefined;
+    const ecsTaskId = arn.split('/').at(-1) as string;
+    try {
+      const out = await this.logs.send(
+        new GetLogEventsCommand({ logGroupName: this.logGroup, logStreamName: `executor/executor/${ecsTaskId}`, startFromHead: false, limit: 500 }),
+      );
+      const text = (out.events ?? []).map((e) => `${e.message ?? ''}\n`).join('');
+      return Buffer.from(text).subarray(-bytes).toString('utf8');
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The entry point of our runtime image's two containers: `stage-in` and `stage-out`. They hold only
+ * the run's staging token (TES_STAGING_TOKEN) and reach the staging broker at TES_BROKER_URL; the
+ * task's volumes are mounted at their container paths, so no path mapping is needed.
+ */
+import { HttpBrokerClient } from './broker-client.js';
+import { stageIn, stageOut } from './staging.js';
+import { VolumeFs } from './volume-fs.js';
+
+/** The executor's exit code, from the ECS task metadata endpoint (version 4). */
+async function executorExitCode(): Promise<number> {
+  const base = process.env['ECS_CONTAINER_METADATA_URI_V4'];
+  if (base === undefined) throw new Error('ECS_CONTAINER_METADATA_URI_V4 is not set');
+  const task = (await (await fetch(`${base}/task`)).json()) as { Containers?: { Name?: string; ExitCode?: number }[] };
+  const exitCode = task.Containers?.find((c) => c.Name === 'executor')?.ExitCode;
+  // A missing exit code means the executor never ran: never read it as success.
+  return exitCode ?? 255;
+}
+
+async function main(phase: string | undefined): Promise<number> {
+  const token = process.env['TES_STAGING_TOKEN'];
+  const brokerUrl = process.env['TES_BROKER_URL'];
+  if (!token || !brokerUrl) throw new Error('TES_STAGING_TOKEN and TES_BROKER_URL must be set');
+  const broker = new HttpBrokerClient(brokerUrl);
+  const plan = await broker.plan(token);
+  const fs = new VolumeFs(new Map(plan.mounts.map((m) => [m, m])));
+  const [uid, gid] = (process.env['TES_EXECUTOR_USER'] ?? '1000:1000').split(':').map(Number);
+  const context = { plan, fs, broker, token, owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 } };
+  if (phase === 'stage-in') {
+    const report = await stageIn(context);
+    await broker.report(token, 'stage-in', report);
+    return report.ok ? 0 : 1;
+  }
+  if (phase === 'stage-out') {
+    const report = await stageOut(context, await executorExitCode());
+    await broker.report(token, 'stage-out', report);
+    return report.ok ? 0 : 1;
+  }
+  throw new Error(`usage: main.js stage-in|stage-out (got ${phase ?? 'nothing'})`);
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,38 @@
+/**
+ * The staging broker's HTTP face (API Gateway v2 events): `POST .../plan`, `.../upload-targets` and
+ * `.../report/{stage-in|stage-out}`, each with `Authorization: Bearer <staging token>`. A bad or
+ * foreign token, or a request outside what the task declared, is a 403 that says why.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { StagingRefusedError } from '../adapters/s3-staging-broker.js';
+import { InvalidStagingTokenError } from '../domain/staging-token.js';
+import type { StageReport, StagingBroker, UploadRequest } from '../ports/staging.js';
+import { workflowFromEnv, type CloudWorkflow } from './config.js';
+
+let cloud: CloudWorkflow | undefined;
+
+function reply(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+export async function brokerRequest(broker: StagingBroker, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const token = /^Bearer (.+)$/.exec(event.headers['authorization'] ?? '')?.[1];
+  if (token === undefined) return reply(401, { message: 'a staging token is required' });
+  const body = (event.body ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : {}) as Record<string, unknown>;
+  const path = event.rawPath;
+  try {
+    if (path.endsWith('/plan')) return reply(200, await broker.plan(token));
+    if (path.endsWith('/upload-targets')) return reply(200, await broker.uploadTargets(token, (body['files'] ?? []) as UploadRequest[]));
+    const report = /\/report\/(stage-in|stage-out)$/.exec(path)?.[1] as 'stage-in' | 'stage-out' | undefined;
+    if (report !== undefined) {
+      await broker.report(token, report, body as unknown as StageReport);
+      return reply(200, {});
+    }
+    return reply(404, { message: `no broker operation at ${path}` });
+  } catch (error) {
+    if (error instanceof InvalidStagingTokenError || error instanceof StagingRefusedError) return reply(403, { message: error.message });
+    throw error;
+  }
+}
+
+export const handler = (event: APIGatewayProxyEventV2) => brokerRequest((cloud ??= workflowFromEnv(process.env)).broker, event);

@@ -1,0 +1,89 @@
+/**
+ * The workflow functions' configuration, read from their environment in one place.
+ * | variable | meaning |
+ * |---|---|
+ * | TES_TABLE_NAME, TES_BUCKET | the task table and the service bucket |
+ * | TES_STAGING_SECRET | base64 key (≥ 32 bytes) that signs staging capabilities |
+ * | TES_RUNTIME_IMAGE | the stage-in/stage-out image |
+ * | TES_EXECUTOR_USER | numeric uid:gid executors run as (default 1000:1000) |
+ * | TES_EXECUTION_ROLE_ARN | lets ECS pull images and write logs (never visible to containers) |
+ * | TES_EXECUTOR_LOG_GROUP | where executor output goes |
+ * | TES_CLUSTER_ARN, TES_SUBNETS, TES_SECURITY_GROUPS | where executors run (comma-separated lists) |
+ * | TES_SPOT_ALLOWED | `true` lets `preemptible` tasks use Fargate Spot |
+ * | TES_BROKER_URL | where stage-in/stage-out reach the staging broker |
+ * | TES_STATE_MACHINE_ARN | the workflow (for the reconciler) |
+ */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
+import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
+import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
+import { EcsTaskDefinitions } from '../adapters/ecs-task-definitions.js';
+import { S3ObjectStore } from '../adapters/s3-object-store.js';
+import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
+import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { StagingTokens } from '../domain/staging-token.js';
+import type { WorkflowDeps } from './deps.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export function awsFromEnv(env: Env): AwsConfig {
+  const endpoints: NonNullable<AwsConfig['endpoints']> = {};
+  if (env['TES_DYNAMODB_ENDPOINT']) endpoints.dynamodb = env['TES_DYNAMODB_ENDPOINT'];
+  if (env['TES_S3_ENDPOINT']) endpoints.s3 = env['TES_S3_ENDPOINT'];
+  if (env['TES_STEPFUNCTIONS_ENDPOINT']) endpoints.stepfunctions = env['TES_STEPFUNCTIONS_ENDPOINT'];
+  return { region: required(env, 'AWS_REGION'), endpoints };
+}
+
+export interface CloudWorkflow {
+  deps: WorkflowDeps;
+  broker: S3StagingBroker;
+  workflow: StepFunctionsWorkflow | undefined;
+}
+
+export function workflowFromEnv(env: Env): CloudWorkflow {
+  const aws = awsFromEnv(env);
+  const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), required(env, 'TES_TABLE_NAME'));
+  const bucket = required(env, 'TES_BUCKET');
+  const s3 = s3Client(aws);
+  const stagingTokens = new StagingTokens(Buffer.from(required(env, 'TES_STAGING_SECRET'), 'base64'));
+  const logGroup = required(env, 'TES_EXECUTOR_LOG_GROUP');
+  const executionRoleArn = env['TES_EXECUTION_ROLE_ARN'];
+  const deps: WorkflowDeps = {
+    store,
+    objects: new S3ObjectStore(s3, bucket),
+    registry: new EcsTaskDefinitions(new ECSClient({ region: aws.region })),
+    stagingTokens,
+    platform: {
+      runtimeImage: required(env, 'TES_RUNTIME_IMAGE'),
+      executorUser: env['TES_EXECUTOR_USER'] ?? '1000:1000',
+      ...(executionRoleArn ? { executionRoleArn } : {}),
+      logGroup,
+      region: aws.region,
+      cluster: required(env, 'TES_CLUSTER_ARN'),
+      subnets: list(env, 'TES_SUBNETS'),
+      securityGroups: list(env, 'TES_SECURITY_GROUPS'),
+    },
+    sizing: { spotAllowed: env['TES_SPOT_ALLOWED'] === 'true' },
+    clock: systemClock,
+    logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region }), logGroup, store),
+    ...(env['TES_BROKER_URL'] ? { brokerUrl: env['TES_BROKER_URL'] } : {}),
+  };
+  const stateMachineArn = env['TES_STATE_MACHINE_ARN'];
+  return {
+    deps,
+    broker: new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock }),
+    workflow: stateMachineArn ? new StepFunctionsWorkflow(stepFunctionsClient(aws), stateMachineArn) : undefined,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The workflow's Lambda handlers, one function each in AWS (the state machine's Task states, the
+ * ECS task-state rule's target, the reconciler's schedule). Each builds its dependencies from the
+ * environment once per container and then only passes the event on.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ecsTaskMetadataKey } from '../adapters/cloudwatch-log-store.js';
+import { CONTAINERS } from '../domain/task-definition.js';
+import { moveTask } from '../usecases/transitions.js';
+import { StaleWriteError } from '../ports/task-store.js';
+import { workflowFromEnv, type CloudWorkflow } from './config.js';
+import { executorStarted, finalize, recordFailure } from './finalize.js';
+import { prepare } from './prepare.js';
+import { reconcile } from './reconcile.js';
+import { record } from './record.js';
+import type { WorkflowState } from './state.js';
+
+const logger = new Logger({ serviceName: 'tes-workflow' });
+let cloud: CloudWorkflow | undefined;
+const wiring = (): CloudWorkflow => (cloud ??= workflowFromEnv(process.env));
+
+export const prepareHandler = (event: { taskId: string }) => prepare(wiring().deps, event);
+export const recordHandler = (event: WorkflowState) => record(wiring().deps, event);
+export const finalizeHandler = (event: WorkflowState) => finalize(wiring().deps, event);
+export const recordFailureHandler = (event: WorkflowState) => recordFailure(wiring().deps, event);
+
+/** EventBridge "ECS Task State Change" for tasks in a `tes:<id>` group. */
+export interface EcsTaskStateChange {
+  detail: {
+    group?: string;
+    taskArn?: string;
+    lastStatus?: string;
+    containers?: { name?: string; lastStatus?: string }[];
+  };
+}
+
+/**
+ * RUNNING once the executor container runs; the ECS task noted for its log stream; and a task that
+ * is being canceled becomes CANCELED once its ECS task has stopped (teardown seen).
+ */
+export async function ecsEventHandler(event: EcsTaskStateChange): Promise<void> {
+  const { deps } = wiring();
+  const taskId = event.detail.group?.startsWith('tes:') ? event.detail.group.slice(4) : undefined;
+  if (taskId === undefined) return;
+  const executor = event.detail.containers?.find((c) => c.name === CONTAINERS.executor);
+  if (executor?.lastStatus === 'RUNNING') await executorStarted(deps, taskId);
+  const read = await deps.store.get(taskId);
+  if (read === undefined) return;
+  if (event.detail.taskArn !== undefined && read.logs.length > 0) {
+    const attempt = read.logs.at(-1);
+    const index = attempt?.logs.length ?? 0;
+    if (attempt?.metadata?.[ecsTaskMetadataKey(index)] === undefined) {
+      const logs = [...read.logs.slice(0, -1), { ...attempt, logs: attempt?.logs ?? [], outputs: attempt?.outputs ?? [], metadata: { ...attempt?.metadata, [ecsTaskMetadataKey(index)]: event.detail.taskArn } }];
+      await deps.store.updateLogs(read, logs).catch((error: unknown) => {
+        if (!(error instanceof StaleWriteError)) throw error;
+      });
+    }
+  }
+  if (event.detail.lastStatus === 'STOPPED') {
+    const current = await deps.store.get(taskId);
+    if (current?.state === 'CANCELING') await moveTask(deps, current, 'CANCELED');
+  }
+}
+
+/** Scheduled: ends or resumes tasks whose workflow vanished (see reconcile.ts). */
+export async function reconcileHandler(): Promise<void> {
+  const { deps, workflow } = wiring();
+  if (workflow === undefined) throw new Error('TES_STATE_MACHINE_ARN is not set');
+  const outcome = await reconcile({ store: deps.store, workflow, clock: deps.clock }, { graceSeconds: 300 });
+  logger.info('reconciled', { checked: outcome.checked, resumed: outcome.resumed, ended: outcome.ended, canceled: outcome.canceled });
+}
