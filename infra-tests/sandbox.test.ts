@@ -98,9 +98,19 @@ describe('inside the local sandbox', () => {
     while (Date.now() < deadline && (await tes.get<TesTask>(`/tasks/${id}`)).body.state !== 'RUNNING') {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const processes = execFileSync('ps', ['-eo', 'uid=,args=']).toString().split('\n').filter((l) => l.includes('sleep 30') && !l.includes('ps -eo'));
-    expect(processes.length).toBeGreaterThan(0);
-    const uids = processes.map((l) => Number(l.trim().split(/\s+/)[0]));
+    // The executor process itself (`sleep 30`, as the host sees it); bubblewrap starts it a moment after RUNNING.
+    const marker = `sleep ${30}`;
+    let uids: number[] = [];
+    for (const until = Date.now() + 5000; uids.length === 0 && Date.now() < until; ) {
+      uids = execFileSync('ps', ['-eo', 'uid=,args='])
+        .toString()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter(([, ...args]) => args.join(' ') === marker)
+        .map(([uid]) => Number(uid));
+      if (uids.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(uids.length).toBeGreaterThan(0);
     if (process.getuid?.() === 0) for (const uid of uids) expect(uid).toBeGreaterThanOrEqual(200_000);
     else for (const uid of uids) expect(uid).toBe(process.getuid?.());
     await tes.post(`/tasks/${id}:cancel`);
