@@ -206,8 +206,11 @@ describe('GetTask', () => {
 });
 
 describe('CancelTask', () => {
+  /** A task that is still active when the cancel arrives. */
+  const long = (overrides: Partial<TesTask> = {}) => task({ executors: [{ image: 'alpine', command: ['sleep', '120'] }], ...overrides });
+
   it('cancels an active task: 200 with an empty object, then CANCELING or CANCELED', async () => {
-    const id = await create(task({ name: 'to-cancel' }));
+    const id = await create(long({ name: 'to-cancel' }));
     const reply = await tes.post(`/tasks/${id}:cancel`);
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({});
@@ -216,13 +219,13 @@ describe('CancelTask', () => {
   });
 
   it('accepts the URL-encoded %3Acancel', async () => {
-    const id = await create(task());
+    const id = await create(long());
     expect((await tes.post(`/tasks/${id}%3Acancel`)).status).toBe(200);
     expect(['CANCELING', 'CANCELED']).toContain((await tes.get<TesTask>(`/tasks/${id}`)).body.state);
   });
 
   it('is a 200 no-op on a task that already ended', async () => {
-    const id = await create(task());
+    const id = await create(long());
     await tes.post(`/tasks/${id}:cancel`);
     const before = (await tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body;
     const again = await tes.post(`/tasks/${id}:cancel`);
@@ -245,8 +248,9 @@ describe('CancelTask', () => {
   });
 
   it('is served at /v1 too', async () => {
-    const id = await create(task());
+    const id = await create(long());
     expect((await tes.request('POST', `/v1/tasks/${id}:cancel`, undefined, { base: target.root })).status).toBe(200);
+    expect(['CANCELING', 'CANCELED']).toContain((await tes.get<TesTask>(`/tasks/${id}`)).body.state);
   });
 });
 

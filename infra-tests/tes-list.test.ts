@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { expectErrorShape, expectSpecResponse } from './support/spec-assertions.js';
 import { startTarget, TesHttp, type Target } from './support/target.js';
-import { RUN_ID, task } from './support/tasks.js';
+import { RUN_ID, task, waitForTerminal } from './support/tasks.js';
 
 let target: Target;
 let tes: TesHttp;
@@ -81,7 +81,8 @@ describe('ListTasks filters', () => {
 
   it('combines name_prefix, state and tags with AND', async () => {
     expect(await found('name_prefix=alpha&tag_key=color&tag_value=red')).toEqual([ids['alpha']]);
-    const state = (await tes.get<TesTask>(`/tasks/${ids['alpha']}`)).body.state as string;
+    // Tasks run: wait until alpha's state no longer changes before filtering on it.
+    const state = (await waitForTerminal((path) => tes.get<TesTask>(path), ids['alpha'] as string)).state as string;
     const other = state === 'COMPLETE' ? 'QUEUED' : 'COMPLETE';
     expect(await found(`name_prefix=alpha&tag_key=color&tag_value=red&state=${state}`)).toEqual([ids['alpha']]);
     expect(await found(`name_prefix=alpha&tag_key=color&tag_value=red&state=${other}`)).toEqual([]);
@@ -89,9 +90,9 @@ describe('ListTasks filters', () => {
   });
 
   it('filters by state', async () => {
-    const canceled = await create(task({ name: 'state-filter', tags: { group: 'filters' } }));
+    const canceled = await create(task({ name: 'state-filter', tags: { group: 'filters' }, executors: [{ image: 'alpine', command: ['sleep', '120'] }] }));
     await tes.post(`/tasks/${canceled}:cancel`);
-    const state = (await tes.get<TesTask>(`/tasks/${canceled}`)).body.state as string;
+    const state = (await waitForTerminal((path) => tes.get<TesTask>(path), canceled)).state as string;
     expect(await found(`state=${state}`)).toContain(canceled);
     expect(await found('state=COMPLETE')).not.toContain(canceled);
   });

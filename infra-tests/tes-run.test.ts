@@ -103,6 +103,17 @@ describe('running tasks', () => {
     expect(done.logs?.[0]?.logs[1]?.stdout).toBe('from-first\n');
   });
 
+  it('later executors see the inputs and what earlier ones changed, but no symbolic links', async () => {
+    const done = await run(
+      task({
+        inputs: [{ path: '/data/in.txt', content: 'input\n' }],
+        executors: [sh('echo changed >> /data/in.txt; mkdir -p /data/sub && echo deep > /data/sub/f; ln -s /etc/passwd /data/link'), sh('cat /data/in.txt /data/sub/f; test -e /data/link && echo link-survived; true')],
+      }),
+    );
+    expect(done.state).toBe('COMPLETE');
+    expect(done.logs?.[0]?.logs[1]?.stdout).toBe('input\nchanged\ndeep\n');
+  });
+
   it('redirects stdin, stdout and stderr to the given paths', async () => {
     const done = await run(
       task({

@@ -29,6 +29,11 @@ function dirname(path: string): string {
   return cut <= 0 ? '/' : path.slice(0, cut);
 }
 
+/** Where the volumes an executor leaves for the next one are kept, in the service bucket. */
+export function carryKey(taskId: string, executorIndex: number, mount: number): string {
+  return `tasks/${taskId}/carry/${executorIndex}/${mount}.tar`;
+}
+
 /** Where the report of a run's stage-in or stage-out is kept, in the service bucket. */
 export function reportKey(taskId: string, executorIndex: number, name: ReportName): string {
   return `tasks/${taskId}/runs/${executorIndex}/${name}.json`;
@@ -93,16 +98,28 @@ export class S3StagingBroker implements StagingBroker {
       if (e.workdir !== undefined) directories.add(e.workdir);
       for (const stream of ['stdout', 'stderr'] as const) if (e[stream] !== undefined) directories.add(dirname(e[stream]));
     }
+    const mounts = mountDirectories(task);
+    const carry = (index: number, write: boolean) =>
+      Promise.all(
+        mounts.map((_, m) => {
+          const target = { Bucket: this.deps.bucket, Key: carryKey(record.id, index, m) };
+          return this.presign(write ? new PutObjectCommand(target) : new GetObjectCommand(target));
+        }),
+      );
     return {
       taskId: record.id,
       executorIndex,
       executorCount: task.executors.length,
       ignoreError: executor?.ignore_error === true,
-      mounts: mountDirectories(task),
+      mounts,
       directories: [...directories],
       // Inputs are put in place once, before the first executor; later executors find them (and
       // whatever earlier executors changed) in the shared volumes.
       inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, input, i))) : [],
+      carry: {
+        ...(executorIndex > 0 ? { restore: await carry(executorIndex - 1, false) } : {}),
+        ...(executorIndex < task.executors.length - 1 ? { save: await carry(executorIndex, true) } : {}),
+      },
       outputs: (task.outputs ?? []).map((output, index) => ({
         index,
         path: output.path,

@@ -34,6 +34,9 @@ export const STAGE_IN_DROPPED_CAPABILITIES = [
 ];
 
 export const EXECUTOR_HOME = '/home/tes';
+/** Where stage-in/out build and unpack archives: their own volume, never mounted in the executor. */
+export const SCRATCH_PATH = '/tes-scratch';
+const SCRATCH_VOLUME = 'scratch';
 /** How long an executor gets between SIGTERM and SIGKILL (Fargate's maximum). */
 export const STOP_TIMEOUT_SECONDS = 120;
 
@@ -134,7 +137,7 @@ export function executorTaskDefinition(
     command,
     readonlyRootFilesystem: true,
     privileged: false,
-    mountPoints,
+    mountPoints: [...mountPoints, { sourceVolume: SCRATCH_VOLUME, containerPath: SCRATCH_PATH, readOnly: false }],
     linuxParameters: { capabilities: { drop: STAGE_IN_DROPPED_CAPABILITIES }, initProcessEnabled: true },
     logConfiguration: logConfiguration(platform, name),
   });
@@ -146,7 +149,7 @@ export function executorTaskDefinition(
     memory: '2048',
     runtimePlatform: { cpuArchitecture: size.architecture, operatingSystemFamily: 'LINUX' },
     ...(platform.executionRoleArn === undefined ? {} : { executionRoleArn: platform.executionRoleArn }),
-    volumes: mounts.map((_, i) => ({ name: volumeName(i) })),
+    volumes: [...mounts.map((_, i) => ({ name: volumeName(i) })), { name: SCRATCH_VOLUME }],
     containerDefinitions: [
       runtime(CONTAINERS.stageIn, ['stage-in']),
       {

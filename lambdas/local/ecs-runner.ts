@@ -6,7 +6,7 @@
  * Answers with the stopped task in the shape ECS gives Step Functions.
  */
 import { closeSync, openSync } from 'node:fs';
-import { chown, mkdir, open, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -123,6 +123,7 @@ export class LocalEcsRunner implements LogStore {
     const release = await this.slot();
     const startedAt = new Date().toISOString();
     const containers: EcsContainerResult[] = [];
+    let runDir: string | undefined;
     const result = (stopCode: EcsTaskResult['StopCode'], reason: string): EcsTaskResult => ({
       TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`,
       Group: params.Group,
@@ -140,18 +141,23 @@ export class LocalEcsRunner implements LogStore {
       const plan = await this.deps.broker.plan(token);
       const hostId = hostIdFor(taskId);
       const root = this.taskDir(taskId);
-      await mkdir(join(root, 'volumes'), { recursive: true, mode: 0o711 });
+      // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the carry archives.
+      runDir = join(root, 'runs', String(plan.executorIndex));
+      await rm(runDir, { recursive: true, force: true });
+      await mkdir(join(runDir, 'volumes'), { recursive: true, mode: 0o711 });
+      await chmod(join(root, 'runs'), 0o711);
+      await chmod(root, 0o711);
       await mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 });
       const volumes = new Map<string, string>();
       for (const [i, mount] of plan.mounts.entries()) {
-        const host = join(root, 'volumes', `mount${i}`);
+        const host = join(runDir, 'volumes', `mount${i}`);
         await mkdir(host, { recursive: true, mode: 0o700 });
         if (process.getuid?.() === 0) await chown(host, hostId, hostId);
         volumes.set(mount, host);
       }
       const fs = new VolumeFs(volumes);
       const owner = process.getuid?.() === 0 ? { uid: hostId, gid: hostId } : undefined;
-      const context = { plan, fs, broker: this.deps.broker, token, ...(owner ? { owner } : {}) };
+      const context = { plan, fs, broker: this.deps.broker, token, scratchDir: join(runDir, 'scratch'), ...(owner ? { owner } : {}) };
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       const staged = await stageIn(context);
@@ -173,6 +179,7 @@ export class LocalEcsRunner implements LogStore {
       containers.push({ Name: CONTAINERS.stageOut, ExitCode: out.ok ? 0 : 1, LastStatus: 'STOPPED' });
       return result('EssentialContainerExited', 'Essential container in task exited');
     } finally {
+      if (runDir !== undefined) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
       release();
     }
   }

@@ -36,6 +36,12 @@ export interface StagingPlan {
   directories: string[];
   inputs: InputSource[];
   outputs: OutputSpec[];
+  /**
+   * The task's volumes travel between executors as an archive: each executor is its own Fargate
+   * task with fresh volumes. One archive per mount, in mount order: `restore` (GETs) for every
+   * executor after the first, `save` (PUTs) for every executor before the last.
+   */
+  carry: { restore?: string[]; save?: string[] };
 }
 
 /** A file stage-out wants to upload: output `output`, at `relative` below it ('' for a FILE output). */

@@ -7,6 +7,9 @@ import { HttpBrokerClient } from './broker-client.js';
 import { stageIn, stageOut } from './staging.js';
 import { VolumeFs } from './volume-fs.js';
 
+/** The runtime containers' own volume (task ephemeral storage), never mounted in the executor. */
+const SCRATCH_DIR = '/tes-scratch';
+
 /** The executor's exit code, from the ECS task metadata endpoint (version 4). */
 async function executorExitCode(): Promise<number> {
   const base = process.env['ECS_CONTAINER_METADATA_URI_V4'];
@@ -25,7 +28,7 @@ async function main(phase: string | undefined): Promise<number> {
   const plan = await broker.plan(token);
   const fs = new VolumeFs(new Map(plan.mounts.map((m) => [m, m])));
   const [uid, gid] = (process.env['TES_EXECUTOR_USER'] ?? '1000:1000').split(':').map(Number);
-  const context = { plan, fs, broker, token, owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 } };
+  const context = { plan, fs, broker, token, owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 }, scratchDir: SCRATCH_DIR };
   if (phase === 'stage-in') {
     const report = await stageIn(context);
     await broker.report(token, 'stage-in', report);

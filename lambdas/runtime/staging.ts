@@ -9,6 +9,7 @@
 import { lchown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadRequest } from '../ports/staging.js';
+import { restoreVolumes, saveVolumes } from './carry.js';
 import { globToRegExp, hasWildcard } from './glob.js';
 import { download, upload } from './transfer.js';
 import type { VolumeFs } from './volume-fs.js';
@@ -20,6 +21,8 @@ export interface StageContext {
   token: string;
   /** Host uid:gid that owns what stage-in creates (the executor's, as the host sees it). */
   owner?: { uid: number; gid: number };
+  /** Where archives of the volumes are built and unpacked (not visible to the executor). */
+  scratchDir: string;
 }
 
 function parent(path: string): string {
@@ -44,7 +47,15 @@ export async function stageIn(ctx: StageContext): Promise<StageReport> {
   const { plan, fs } = ctx;
   const warnings: string[] = [];
   try {
-    for (const dir of [...plan.mounts, ...plan.directories]) await fs.mkdirs(dir);
+    for (const dir of plan.mounts) await fs.mkdirs(dir);
+    if (plan.carry.restore !== undefined) {
+      try {
+        await restoreVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.restore);
+      } catch (error) {
+        return { ok: false, error: `the volumes executor ${plan.executorIndex - 1} left could not be restored: ${message(error)}`, warnings };
+      }
+    }
+    for (const dir of plan.directories) await fs.mkdirs(dir);
     for (const input of plan.inputs) {
       try {
         if (input.type === 'DIRECTORY') {
@@ -103,7 +114,15 @@ export function isFinalRun(plan: StagingPlan, exitCode: number): boolean {
 export async function stageOut(ctx: StageContext, exitCode: number): Promise<StageReport> {
   const { plan, fs } = ctx;
   const warnings: string[] = [];
-  if (!isFinalRun(plan, exitCode)) return { ok: true, warnings, outputs: [], exitCode };
+  if (!isFinalRun(plan, exitCode)) {
+    if (plan.carry.save === undefined) return { ok: true, warnings, outputs: [], exitCode };
+    try {
+      await saveVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.save);
+      return { ok: true, warnings, outputs: [], exitCode };
+    } catch (error) {
+      return { ok: false, error: `the volumes could not be saved for executor ${plan.executorIndex + 1}: ${message(error)}`, warnings, exitCode };
+    }
+  }
   const missing: string[] = [];
   const files: FoundFile[] = [];
   try {

@@ -1,0 +1,54 @@
+/**
+ * Carrying a task's volumes from one executor to the next, one tar archive per mount. Only regular
+ * files and directories travel; symbolic links and anything else are left out, so restoring an
+ * archive can never write outside the volumes.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { create, extract } from 'tar';
+import { download, upload } from './transfer.js';
+import type { VolumeFs } from './volume-fs.js';
+
+const KEPT_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+
+/** Packs each mount into an archive in `scratchDir` and PUTs it to the URL in the same position. */
+export async function saveVolumes(mounts: readonly string[], fs: VolumeFs, scratchDir: string, urls: readonly string[]): Promise<void> {
+  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  for (const [index, mount] of mounts.entries()) {
+    const archive = join(scratchDir, `carry-${index}.tar`);
+    try {
+      await create(
+        {
+          file: archive,
+          cwd: await fs.resolve(mount),
+          portable: true,
+          follow: false,
+          filter: (_path, stat) => !('type' in stat) && (stat.isFile() || stat.isDirectory()),
+        },
+        ['.'],
+      );
+      await upload(urls[index] as string, archive);
+    } finally {
+      await rm(archive, { force: true });
+    }
+  }
+}
+
+/** GETs each mount's archive and unpacks it into the (fresh) mount. */
+export async function restoreVolumes(mounts: readonly string[], fs: VolumeFs, scratchDir: string, urls: readonly string[]): Promise<void> {
+  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  for (const [index, mount] of mounts.entries()) {
+    const archive = join(scratchDir, `restore-${index}.tar`);
+    try {
+      await download(urls[index] as string, archive, 0o600);
+      await extract({
+        file: archive,
+        cwd: await fs.mkdirs(mount),
+        preservePaths: false,
+        filter: (_path, entry) => KEPT_TYPES.has((entry as { type?: string }).type ?? ''),
+      });
+    } finally {
+      await rm(archive, { force: true });
+    }
+  }
+}
