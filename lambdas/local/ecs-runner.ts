@@ -13,7 +13,7 @@ import type { LogStore } from '../ports/log-store.js';
 import type { StageReport, StagingBroker } from '../ports/staging.js';
 import { stageIn, stageOut } from '../runtime/staging.js';
 import { VolumeFs } from '../runtime/volume-fs.js';
-import { hostIdFor, type Sandbox } from './sandbox.js';
+import { hostIdFor, type Sandbox, type SandboxSpec } from './sandbox.js';
 import type { LocalTaskDefinitions } from './task-definitions.js';
 
 /** RunTask parameters as the state machine sends them (PascalCase). */
@@ -152,11 +152,12 @@ export class LocalEcsRunner implements LogStore {
       for (const [i, mount] of plan.mounts.entries()) {
         const host = join(runDir, 'volumes', `mount${i}`);
         await mkdir(host, { recursive: true, mode: 0o700 });
-        if (process.getuid?.() === 0) await chown(host, hostId, hostId);
         volumes.set(mount, host);
       }
+      const { uid, gid } = parseUser(byName(CONTAINERS.executor).user);
+      const owner = process.getuid?.() === 0 ? this.deps.sandbox.volumeOwner({ hostId, uid, gid }) : undefined;
+      if (owner !== undefined) for (const host of volumes.values()) await chown(host, owner.uid, owner.gid);
       const fs = new VolumeFs(volumes);
-      const owner = process.getuid?.() === 0 ? { uid: hostId, gid: hostId } : undefined;
       const context = { plan, fs, broker: this.deps.broker, token, scratchDir: join(runDir, 'scratch'), ...(owner ? { owner } : {}) };
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
@@ -207,8 +208,7 @@ export class LocalEcsRunner implements LogStore {
     const stdout = openSync(this.logFile(taskId, executorIndex, 'stdout'), 'w', 0o600);
     const stderr = openSync(this.logFile(taskId, executorIndex, 'stderr'), 'w', 0o600);
     try {
-      const child = this.deps.sandbox.spawn(
-        {
+      const spec: SandboxSpec = {
           hostId,
           uid,
           gid,
@@ -222,24 +222,17 @@ export class LocalEcsRunner implements LogStore {
           argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
           env,
           network: false,
-        },
-        { stdout, stderr },
-      );
+          image: container.image,
+          name: `tes-${taskId}-${executorIndex}`,
+      };
+      const child = this.deps.sandbox.spawn(spec, { stdout, stderr });
       const exited = new Promise<number>((resolve) => {
         child.on('error', () => resolve(127));
         child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
       });
       this.running.set(taskId, {
         exited,
-        kill: () => {
-          if (child.pid !== undefined) {
-            try {
-              process.kill(-child.pid, 'SIGKILL');
-            } catch {
-              // already gone
-            }
-          }
-        },
+        kill: () => this.deps.sandbox.kill(child, spec),
       });
       if (this.canceled.has(taskId)) this.running.get(taskId)?.kill();
       await this.deps.onExecutorStarted(taskId).catch(() => undefined);

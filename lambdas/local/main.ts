@@ -32,6 +32,7 @@ try {
     `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey})`,
   );
   console.log('  auth:   off; every task belongs to the local user');
+  console.log(`  tasks run in: ${stack.sandbox}`);
   const { resumed, ended, canceled } = stack.reconciled;
   if (resumed.length + ended.length + canceled.length > 0) {
     console.log(`  tasks left by the last run: ${resumed.length} resumed, ${ended.length} ended SYSTEM_ERROR, ${canceled.length} canceled`);

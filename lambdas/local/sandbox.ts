@@ -29,6 +29,10 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Keep the host network (staging needs it); executors never get it. */
   network: boolean;
+  /** The executor's image (Docker pulls and runs it; bubblewrap stands the host's /usr in for it). */
+  image?: string;
+  /** A name unique to this run, to stop it by. */
+  name?: string;
 }
 
 const SYSTEM_DIRECTORIES = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
@@ -69,6 +73,19 @@ export function bubblewrapArgs(spec: SandboxSpec): string[] {
 
 export interface Sandbox {
   spawn(spec: SandboxSpec, stdio: { stdout: number; stderr: number }): ChildProcess;
+  /** Who must own the volumes on the host for the sandbox's user to write them. */
+  volumeOwner(spec: Pick<SandboxSpec, 'hostId' | 'uid' | 'gid'>): { uid: number; gid: number } | undefined;
+  /** Stops a run for good (the process, and whatever it started). */
+  kill(child: ChildProcess, spec: SandboxSpec): void;
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 const runningAsRoot = process.getuid?.() === 0;
@@ -108,4 +125,67 @@ export class BubblewrapSandbox implements Sandbox {
     const [command, ...args] = this.commandLine(spec);
     return spawn(command as string, args, { env: spec.env, stdio: ['ignore', stdio.stdout, stdio.stderr], detached: true });
   }
+
+  volumeOwner(spec: Pick<SandboxSpec, 'hostId'>): { uid: number; gid: number } | undefined {
+    // The sandbox's user is the host uid bubblewrap runs as (only root can choose it).
+    return runningAsRoot ? { uid: spec.hostId, gid: spec.hostId } : undefined;
+  }
+
+  kill(child: ChildProcess): void {
+    killGroup(child);
+  }
+}
+
+/** `docker run` with the same hardening the executor gets on Fargate, plus what Docker can add. */
+export function dockerArgs(spec: SandboxSpec): string[] {
+  if (spec.image === undefined || spec.name === undefined) throw new Error('Docker needs an image and a name');
+  const [entryPoint, ...command] = spec.argv;
+  const args = [
+    'run', '--rm', '--name', spec.name,
+    '--read-only', '--user', `${spec.uid}:${spec.gid}`,
+    '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+    '--network', spec.network ? 'bridge' : 'none',
+    '--init', '--pids-limit', '4096',
+  ];
+  for (const t of spec.tmpfs) args.push('--tmpfs', `${t.path}:rw,nosuid,nodev,size=${t.bytes},mode=1777`);
+  for (const bind of spec.binds) args.push('--volume', `${bind.host}:${bind.path}:rw`);
+  for (const file of spec.files) args.push('--volume', `${file.host}:${file.path}:ro`);
+  if (spec.workdir !== undefined) args.push('--workdir', spec.workdir);
+  for (const [name, value] of Object.entries(spec.env)) args.push('--env', `${name}=${value}`);
+  args.push('--entrypoint', entryPoint as string, spec.image, ...command);
+  return args;
+}
+
+/** Runs executors in Docker containers, when a Docker daemon is reachable. */
+export class DockerSandbox implements Sandbox {
+  /** undefined when a daemon answers; otherwise why Docker cannot be used. */
+  static async detect(): Promise<string | undefined> {
+    try {
+      await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000 });
+      return undefined;
+    } catch (error) {
+      return `no Docker daemon is reachable (${((error as { stderr?: string }).stderr ?? (error as Error).message).trim().split('\n')[0]})`;
+    }
+  }
+
+  spawn(spec: SandboxSpec, stdio: { stdout: number; stderr: number }): ChildProcess {
+    return spawn('docker', dockerArgs(spec), { stdio: ['ignore', stdio.stdout, stdio.stderr], detached: true });
+  }
+
+  volumeOwner(spec: Pick<SandboxSpec, 'uid' | 'gid'>): { uid: number; gid: number } {
+    return { uid: spec.uid, gid: spec.gid };
+  }
+
+  kill(child: ChildProcess, spec: SandboxSpec): void {
+    // Killing the client would leave the container running: stop the container itself.
+    if (spec.name !== undefined) spawn('docker', ['kill', spec.name], { stdio: 'ignore' }).on('error', () => undefined);
+    killGroup(child);
+  }
+}
+
+/** The sandbox to run executors in: Docker when a daemon answers, else bubblewrap, else none (and why). */
+export async function chooseSandbox(): Promise<{ sandbox: Sandbox; problem?: string; kind: 'docker' | 'bubblewrap' }> {
+  if ((await DockerSandbox.detect()) === undefined) return { sandbox: new DockerSandbox(), kind: 'docker' };
+  const problem = await BubblewrapSandbox.detect();
+  return { sandbox: new BubblewrapSandbox(), kind: 'bubblewrap', ...(problem === undefined ? {} : { problem }) };
 }

@@ -29,7 +29,7 @@ import { ensureTaskTable, startDynalite } from './dynamodb-local.js';
 import { createApiServer } from './http-adapter.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { LocalStepFunctions } from './local-step-functions.js';
-import { BubblewrapSandbox } from './sandbox.js';
+import { chooseSandbox } from './sandbox.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
 import { LOCAL_S3_CREDENTIALS, startS3rver } from './s3-local.js';
@@ -69,6 +69,8 @@ export interface LocalStack {
   deps: TesDeps;
   /** What the start-up reconciliation did with tasks a previous run left unfinished. */
   reconciled: ReconcileOutcome;
+  /** What executors run in: docker, bubblewrap, or none (and why). */
+  sandbox: string;
   close(): Promise<void>;
 }
 
@@ -129,11 +131,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await chmod(workRoot, 0o711);
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
     const registry = new LocalTaskDefinitions();
+    const chosen = await chooseSandbox();
     const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock });
     const runner = new LocalEcsRunner({
       definitions: registry,
       broker,
-      sandbox: new BubblewrapSandbox(),
+      sandbox: chosen.sandbox,
       workRoot,
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
       maxConcurrent: options.maxConcurrentExecutors ?? 4,
@@ -148,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clock: systemClock,
       logs: runner,
     };
-    const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, await BubblewrapSandbox.detect()) : undefined;
+    const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
     if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());
     const deps: TesDeps = {
       store,
@@ -181,6 +184,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
       deps,
       reconciled,
+      sandbox: chosen.problem === undefined ? chosen.kind : `none: ${chosen.problem}`,
       close: closeAll,
     };
   } catch (error) {
