@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
+import { ServiceUnavailableError } from '../domain/errors.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
 import { MemoryObjects } from '../testing/memory-objects.js';
@@ -152,6 +153,16 @@ describe('failures', () => {
     const task = full.body as unknown as TesTask;
     expect(task.state).toBe('SYSTEM_ERROR');
     expect(task.logs?.[0]?.system_logs).toEqual([expect.stringContaining('ThrottlingException')]);
+  });
+
+  it('answers 503 and stores nothing when tasks cannot run here', async () => {
+    workflow.ensureReady = () => Promise.reject(new ServiceUnavailableError('tasks cannot run on this machine: no sandbox'));
+    const before = (await table.store.listSummaries({ owner: 'kim', limit: 10 })).entries.length;
+    const result = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body, sub: 'kim' }));
+    expect(result.status).toBe(503);
+    expect(result.body).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('no sandbox') });
+    expect((await table.store.listSummaries({ owner: 'kim', limit: 10 })).entries.length).toBe(before);
+    expect(workflow.started).toEqual([]);
   });
 
   it('keeps large content out of the task item and returns it in FULL', async () => {

@@ -6,7 +6,7 @@
  * volumes, never through a symbolic link, and they fetch and upload only through the URLs the
  * staging broker grants.
  */
-import { lchown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadRequest } from '../ports/staging.js';
 import { restoreVolumes, saveVolumes } from './carry.js';
@@ -172,9 +172,4 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
   } catch (error) {
     return { ok: false, error: `stage-out failed: ${message(error)}`, warnings, exitCode };
   }
-}
-
-/** Makes sure a directory exists on the host (for the local runner's volumes). */
-export async function ensureDirectory(path: string, mode: number): Promise<void> {
-  await mkdir(path, { recursive: true, mode });
 }
