@@ -51,6 +51,13 @@ describe('running tasks', () => {
     expect(Date.parse(log?.start_time ?? '')).not.toBeNaN();
     expect(Date.parse(log?.end_time ?? '')).toBeGreaterThanOrEqual(Date.parse(log?.start_time ?? ''));
     expect(done.logs?.[0]?.metadata).toMatchObject({ fargate_cpu_units: '1024', capacity_provider: 'FARGATE', estimated_cost_usd: expect.any(String) });
+    // The whole stream is kept in the log store, and the task says where.
+    const where = done.logs?.[0]?.metadata?.['executor_0_stdout'];
+    expect(where).toBeDefined();
+    if (target.local !== undefined) {
+      const key = (where as string).replace(`s3://${target.local.s3.bucket}/`, '');
+      expect(await storage.get(key)).toBe('hello\n');
+    }
   });
 
   it('exit code 3 → EXECUTOR_ERROR with exit code 3, and outputs still uploaded', async () => {

@@ -30,8 +30,14 @@ export function dynamoDbDocumentClient(config: AwsConfig): DynamoDBDocumentClien
 }
 
 export function s3Client(config: AwsConfig): S3Client {
-  // Path-style addressing works with every S3 stand-in and with AWS.
-  return new S3Client({ ...common(config, config.endpoints?.s3), forcePathStyle: config.endpoints?.s3 !== undefined });
+  const standIn = config.endpoints?.s3 !== undefined;
+  return new S3Client({
+    ...common(config, config.endpoints?.s3),
+    // Stand-ins want path-style addressing, and do not understand the chunked, trailing-checksum
+    // uploads the SDK sends for streams by default: checksum only what S3 requires there.
+    forcePathStyle: standIn,
+    ...(standIn ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+  });
 }
 
 export function stepFunctionsClient(config: AwsConfig): SFNClient {

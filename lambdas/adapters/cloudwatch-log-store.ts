@@ -19,6 +19,11 @@ export class CloudWatchLogStore implements LogStore {
     private readonly store: TaskStore,
   ) {}
 
+  location(_taskId: string, _executorIndex: number, stream: 'stdout' | 'stderr', ecsTaskArn?: string): string | undefined {
+    if (stream === 'stderr' || ecsTaskArn === undefined) return undefined;
+    return `cloudwatch-logs:${this.logGroup}:executor/executor/${ecsTaskArn.split('/').at(-1) as string}`;
+  }
+
   async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined> {
     if (stream === 'stderr') return undefined;
     const record = await this.store.get(taskId);

@@ -1,4 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { open } from 'node:fs/promises';
 import type { ObjectStore } from '../ports/object-store.js';
 
 export class S3ObjectStore implements ObjectStore {
@@ -9,6 +10,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: string | Uint8Array): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }));
+  }
+
+  async putFile(key: string, path: string): Promise<void> {
+    const file = await open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: file.createReadStream({ autoClose: false }), ContentLength: size }));
+    } finally {
+      await file.close();
+    }
   }
 
   async getText(key: string): Promise<string> {

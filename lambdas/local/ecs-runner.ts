@@ -10,6 +10,7 @@ import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
+import type { ObjectStore } from '../ports/object-store.js';
 import type { StageReport, StagingBroker } from '../ports/staging.js';
 import { stageIn, stageOut } from '../runtime/staging.js';
 import { VolumeFs } from '../runtime/volume-fs.js';
@@ -52,6 +53,13 @@ export interface LocalEcsDeps {
   onExecutorStarted: (taskId: string) => Promise<void>;
   /** How many executors may run at once; the rest wait their turn. */
   maxConcurrent: number;
+  /** Where each executor's whole stdout and stderr are kept once it has ended. */
+  objects: ObjectStore;
+}
+
+/** The object key of an executor's whole stdout or stderr. */
+export function streamKey(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr'): string {
+  return `tasks/${taskId}/logs/${executorIndex}/${stream}`;
 }
 
 const SANDBOX_UID = 1000;
@@ -71,6 +79,8 @@ function parseUser(user: string): { uid: number; gid: number } {
 export class LocalEcsRunner implements LogStore {
   private readonly running = new Map<string, { kill: () => void; exited: Promise<number> }>();
   private readonly canceled = new Set<string>();
+  /** Every RunTask in progress, so a stop can wait until its run has cleaned up entirely. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -83,6 +93,10 @@ export class LocalEcsRunner implements LogStore {
 
   private logFile(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr'): string {
     return join(this.taskDir(taskId), 'logs', `${executorIndex}.${stream}`);
+  }
+
+  location(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr'): string {
+    return `s3://${this.deps.objects.bucket}/${streamKey(taskId, executorIndex, stream)}`;
   }
 
   async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined> {
@@ -102,9 +116,8 @@ export class LocalEcsRunner implements LogStore {
   /** Stops whatever runs for the task (the ECS StopTask stand-in); resolves once it is gone. */
   async stop(taskId: string): Promise<void> {
     this.canceled.add(taskId);
-    const running = this.running.get(taskId);
-    running?.kill();
-    await running?.exited;
+    this.running.get(taskId)?.kill();
+    await this.inFlight.get(taskId)?.catch(() => undefined);
   }
 
   private async slot(): Promise<() => void> {
@@ -116,7 +129,16 @@ export class LocalEcsRunner implements LogStore {
     };
   }
 
-  async runTask(params: RunTaskParameters): Promise<EcsTaskResult> {
+  runTask(params: RunTaskParameters): Promise<EcsTaskResult> {
+    const taskId = params.Group.replace(/^tes:/, '');
+    const run = this.run(params);
+    this.inFlight.set(taskId, run);
+    return run.finally(() => {
+      if (this.inFlight.get(taskId) === run) this.inFlight.delete(taskId);
+    });
+  }
+
+  private async run(params: RunTaskParameters): Promise<EcsTaskResult> {
     const definition = this.deps.definitions.get(params.TaskDefinition);
     if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
     const taskId = params.Group.replace(/^tes:/, '');
@@ -241,6 +263,9 @@ export class LocalEcsRunner implements LogStore {
       this.running.delete(taskId);
       closeSync(stdout);
       closeSync(stderr);
+      for (const stream of ['stdout', 'stderr'] as const) {
+        await this.deps.objects.putFile(streamKey(taskId, executorIndex, stream), this.logFile(taskId, executorIndex, stream)).catch(() => undefined);
+      }
     }
   }
 }

@@ -140,6 +140,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       workRoot,
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
       maxConcurrent: options.maxConcurrentExecutors ?? 4,
+      objects,
     });
     const workflowDeps: WorkflowDeps = {
       store,

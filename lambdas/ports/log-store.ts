@@ -2,6 +2,8 @@
 export interface LogStore {
   /** The last `bytes` of an executor's stream, or undefined when there is none (yet). */
   tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined>;
+  /** Where the whole stream is kept (noted in the task's log metadata), given the run's ECS task ARN. */
+  location(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', ecsTaskArn?: string): string | undefined;
 }
 
 /** How much of each stream the task's executor logs carry (the full streams stay in the log store). */

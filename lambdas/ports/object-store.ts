@@ -3,5 +3,7 @@ export interface ObjectStore {
   /** The bucket, for service-info's `storage` list. */
   readonly bucket: string;
   put(key: string, body: string | Uint8Array): Promise<void>;
+  /** Streams a file's content to `key` (nothing held whole in memory). */
+  putFile(key: string, path: string): Promise<void>;
   getText(key: string): Promise<string>;
 }

@@ -10,6 +10,11 @@ export class MemoryObjects implements ObjectStore {
     return Promise.resolve();
   }
 
+  async putFile(key: string, path: string): Promise<void> {
+    const { readFile } = await import('node:fs/promises');
+    this.objects.set(key, await readFile(path, 'utf8'));
+  }
+
   getText(key: string): Promise<string> {
     const value = this.objects.get(key);
     return value === undefined ? Promise.reject(new Error(`no object ${key}`)) : Promise.resolve(value);

@@ -14,6 +14,7 @@ import { prepare } from './prepare.js';
 import { reconcile } from './reconcile.js';
 import { record } from './record.js';
 import type { WorkflowState } from './state.js';
+import type { WorkflowDeps } from './deps.js';
 
 const logger = new Logger({ serviceName: 'tes-workflow' });
 let cloud: CloudWorkflow | undefined;
@@ -38,8 +39,7 @@ export interface EcsTaskStateChange {
  * RUNNING once the executor container runs; the ECS task noted for its log stream; and a task that
  * is being canceled becomes CANCELED once its ECS task has stopped (teardown seen).
  */
-export async function ecsEventHandler(event: EcsTaskStateChange): Promise<void> {
-  const { deps } = wiring();
+export async function onEcsTaskStateChange(deps: Pick<WorkflowDeps, 'store'>, event: EcsTaskStateChange): Promise<void> {
   const taskId = event.detail.group?.startsWith('tes:') ? event.detail.group.slice(4) : undefined;
   if (taskId === undefined) return;
   const executor = event.detail.containers?.find((c) => c.name === CONTAINERS.executor);
@@ -61,6 +61,8 @@ export async function ecsEventHandler(event: EcsTaskStateChange): Promise<void> 
     if (current?.state === 'CANCELING') await moveTask(deps, current, 'CANCELED');
   }
 }
+
+export const ecsEventHandler = (event: EcsTaskStateChange) => onEcsTaskStateChange(wiring().deps, event);
 
 /** Scheduled: ends or resumes tasks whose workflow vanished (see reconcile.ts). */
 export async function reconcileHandler(): Promise<void> {

@@ -29,7 +29,7 @@ beforeAll(async () => {
     platform: { runtimeImage: 'r', executorUser: '1000:1000', logGroup: 'g', region: 'r', cluster: 'c', subnets: [], securityGroups: [] },
     sizing: { spotAllowed: true },
     clock: { now: () => new Date() },
-    logs: { tail: (_id, index, stream) => Promise.resolve(`${stream} of ${index}`) },
+    logs: { tail: (_id, index, stream) => Promise.resolve(`${stream} of ${index}`), location: (id, index, stream) => `s3://logs/${id}/${index}/${stream}` },
   };
 });
 afterAll(async () => {
@@ -84,6 +84,7 @@ describe('Record', () => {
       logs: [{ exit_code: 0, start_time: '2026-01-01T00:00:00.000Z', end_time: '2026-01-01T00:00:30.000Z', stdout: 'stdout of 0', stderr: 'stderr of 0' }],
       outputs: [{ url: 's3://b/o', path: '/o/x', size_bytes: '3' }],
       system_logs: ['w'],
+      metadata: { executor_0_stdout: `s3://logs/${task.id}/0/stdout`, executor_0_stderr: `s3://logs/${task.id}/0/stderr` },
     });
   });
 

@@ -116,7 +116,15 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
       outputs: [...attempt.outputs, ...(stageOut?.outputs ?? [])],
     };
     if (systemLines.length > 0) next.system_logs = [...(attempt.system_logs ?? []), ...systemLines];
-    if (ecs?.TaskArn !== undefined) next.metadata = { ...attempt.metadata, [ecsTaskMetadataKey(index)]: ecs.TaskArn };
+    const metadata: Record<string, string> = { ...attempt.metadata };
+    if (ecs?.TaskArn !== undefined) metadata[ecsTaskMetadataKey(index)] = ecs.TaskArn;
+    if (executorLog !== undefined) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const location = deps.logs.location(state.taskId, index, stream, ecs?.TaskArn);
+        if (location !== undefined) metadata[`executor_${index}_${stream}`] = location;
+      }
+    }
+    if (Object.keys(metadata).length > 0) next.metadata = metadata;
     return [...logs.slice(0, -1), next];
   };
   for (let attempt = 0; ; attempt += 1) {
