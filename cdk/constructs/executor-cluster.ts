@@ -1,0 +1,118 @@
+/**
+ * Where executors run: a VPC with private subnets and, by default, no NAT gateway (AWS services
+ * through VPC endpoints only), an ECS cluster with FARGATE and FARGATE_SPOT, the security group
+ * every executor task gets (no ingress), the execution role (image pulls and logs only: executors
+ * get no task role at all), their log group, and our runtime image.
+ */
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { TesConfig } from '../config.js';
+import { REPO_ROOT } from './functions.js';
+
+export interface ExecutorClusterProps {
+  config: TesConfig;
+  bucket: s3.IBucket;
+  removalPolicy: RemovalPolicy;
+}
+
+export class ExecutorCluster extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly cluster: ecs.Cluster;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly executionRole: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly runtimeImage: ecrAssets.DockerImageAsset;
+  readonly brokerEndpoint: ec2.InterfaceVpcEndpoint;
+  readonly subnets: ec2.ISubnet[];
+
+  constructor(scope: Construct, id: string, props: ExecutorClusterProps) {
+    super(scope, id);
+    const { config } = props;
+    const internet = config.executorEgress === 'internet';
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: internet ? 1 : 0,
+      subnetConfiguration: internet
+        ? [
+            { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+            { name: 'executors', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+          ]
+        : [{ name: 'executors', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
+      flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+    });
+    this.subnets = this.vpc.selectSubnets({ subnetType: internet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED }).subnets;
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'ExecutorSecurityGroup', {
+      vpc: this.vpc,
+      description: `TES executor tasks: no ingress; egress ${config.executorEgress}`,
+      allowAllOutbound: internet,
+    });
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'VPC interface endpoints: HTTPS from executor tasks only',
+      allowAllOutbound: false,
+    });
+    endpointSecurityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(443), 'executor tasks');
+
+    const region = Stack.of(this).region;
+    const s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    // Only this stack's bucket, the configured data buckets, and ECR's image-layer bucket.
+    const buckets = [props.bucket.bucketArn, ...config.dataBuckets.map((b) => `arn:aws:s3:::${b}`), `arn:aws:s3:::prod-${region}-starport-layer-bucket`];
+    s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'],
+        resources: buckets.flatMap((arn) => [arn, `${arn}/*`]),
+      }),
+    );
+    if (!internet) {
+      // The subnets have no route out of the VPC: HTTPS can only reach the S3 gateway endpoint (whose
+      // policy admits the buckets above) and the interface endpoints. Staging shares the executor's
+      // network (one ENI per Fargate task), so `none` cannot be stricter than this without breaking
+      // staging; the executor holds no credentials either way.
+      this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the VPC endpoints (no route elsewhere)');
+    }
+    const interfaceEndpoint = (name: string, service: ec2.InterfaceVpcEndpointAwsService) =>
+      this.vpc.addInterfaceEndpoint(name, { service, securityGroups: [endpointSecurityGroup], privateDnsEnabled: true, open: false });
+    interfaceEndpoint('EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR);
+    interfaceEndpoint('EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER);
+    interfaceEndpoint('Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS);
+    this.brokerEndpoint = interfaceEndpoint('StagingBroker', ec2.InterfaceVpcEndpointAwsService.APIGATEWAY);
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      enableFargateCapacityProviders: true,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    this.logGroup = new logs.LogGroup(this, 'ExecutorLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.removalPolicy,
+    });
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+      description: 'Pulls executor and runtime images and writes their logs; never visible inside the containers',
+    });
+    this.executionRole.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    this.executionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resources: [`arn:aws:ecr:${region}:${Stack.of(this).account}:repository/*`],
+      }),
+    );
+    this.logGroup.grantWrite(this.executionRole);
+
+    this.runtimeImage = new ecrAssets.DockerImageAsset(this, 'RuntimeImage', {
+      directory: REPO_ROOT,
+      file: 'lambdas/runtime/Dockerfile',
+      platform: ecrAssets.Platform.LINUX_ARM64,
+      exclude: ['node_modules', 'cdk.out', '.venv', '.tes-data', '.git', 'coverage'],
+    });
+    this.runtimeImage.repository.grantPull(this.executionRole);
+  }
+}

@@ -1,0 +1,58 @@
+/** One way to build every Lambda function: NodejsFunction, esbuild-minified ESM, arm64, Node.js 22, JSON logs, X-Ray. */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+export interface FunctionOptions {
+  /** Source file relative to the repository root. */
+  entry: string;
+  handler?: string;
+  environment: Record<string, string>;
+  logRetentionDays: number;
+  memorySize?: number;
+  timeout?: Duration;
+  removalPolicy: RemovalPolicy;
+}
+
+export function tesFunction(scope: Construct, id: string, options: FunctionOptions): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: options.logRetentionDays as logs.RetentionDays,
+    removalPolicy: options.removalPolicy,
+  });
+  return new NodejsFunction(scope, id, {
+    entry: join(REPO_ROOT, options.entry),
+    handler: options.handler ?? 'handler',
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: options.memorySize ?? 512,
+    timeout: options.timeout ?? Duration.seconds(29),
+    tracing: lambda.Tracing.ACTIVE,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    logGroup,
+    environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_LOG_LEVEL: 'INFO', ...options.environment },
+    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    projectRoot: REPO_ROOT,
+    bundling: {
+      minify: true,
+      sourceMap: true,
+      format: OutputFormat.ESM,
+      target: 'node22',
+      mainFields: ['module', 'main'],
+      // ESM bundles of CommonJS dependencies need require() back.
+      banner: "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);",
+      externalModules: [],
+      forceDockerBundling: false,
+    },
+  });
+}
+
+/** Adds one least-privilege statement to a function's role. */
+export function allow(fn: NodejsFunction, actions: string[], resources: string[]): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+}

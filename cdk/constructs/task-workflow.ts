@@ -1,0 +1,178 @@
+/**
+ * The task workflow: its Lambda steps, the state machine from statemachine/ (the one definition the
+ * local runner also executes), the ECS task-state rule, the scheduled reconciler, and the staging
+ * broker behind a private REST API reachable only through the VPC's endpoint.
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { TASK_TABLE } from '../../lambdas/adapters/task-table.js';
+import { DEFINITION_FILE } from '../../statemachine/definition.js';
+import type { TesConfig } from '../config.js';
+import type { ExecutorCluster } from './executor-cluster.js';
+import { allow, tesFunction } from './functions.js';
+
+export interface TaskWorkflowProps {
+  config: TesConfig;
+  table: dynamodb.ITableV2;
+  bucket: s3.IBucket;
+  executors: ExecutorCluster;
+  stagingSecret: secretsmanager.ISecret;
+  removalPolicy: RemovalPolicy;
+}
+
+export class TaskWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: NodejsFunction[] = [];
+  readonly brokerApi: apigw.RestApi;
+
+  constructor(scope: Construct, id: string, props: TaskWorkflowProps) {
+    super(scope, id);
+    const { config, table, bucket, executors } = props;
+    const stack = Stack.of(this);
+
+    this.brokerApi = new apigw.RestApi(this, 'StagingBroker', {
+      description: 'Staging broker: trades a run’s staging token for URLs limited to that task',
+      endpointConfiguration: { types: [apigw.EndpointType.PRIVATE], vpcEndpoints: [executors.brokerEndpoint] },
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            principals: [new iam.AnyPrincipal()],
+            actions: ['execute-api:Invoke'],
+            resources: ['execute-api:/*'],
+            conditions: { StringEquals: { 'aws:SourceVpce': executors.brokerEndpoint.vpcEndpointId } },
+          }),
+        ],
+      }),
+      deployOptions: {
+        tracingEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        accessLogDestination: new apigw.LogGroupLogDestination(
+          new logs.LogGroup(this, 'BrokerAccessLogs', { retention: config.logRetentionDays as logs.RetentionDays, removalPolicy: props.removalPolicy }),
+        ),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+      cloudWatchRole: false,
+    });
+
+    const environment = {
+      TES_TABLE_NAME: table.tableName,
+      TES_BUCKET: bucket.bucketName,
+      TES_STAGING_SECRET: props.stagingSecret.secretValue.unsafeUnwrap(),
+      TES_RUNTIME_IMAGE: executors.runtimeImage.imageUri,
+      TES_EXECUTOR_USER: config.executorUser,
+      TES_EXECUTION_ROLE_ARN: executors.executionRole.roleArn,
+      TES_EXECUTOR_LOG_GROUP: executors.logGroup.logGroupName,
+      TES_CLUSTER_ARN: executors.cluster.clusterArn,
+      TES_SUBNETS: executors.subnets.map((s) => s.subnetId).join(','),
+      TES_SECURITY_GROUPS: executors.securityGroup.securityGroupId,
+      TES_SPOT_ALLOWED: String(config.spotAllowed),
+      POWERTOOLS_SERVICE_NAME: 'tes-workflow',
+    };
+    const fn = (name: string, handler: string, entry = 'lambdas/workflow/lambda.ts', timeout = Duration.seconds(60)) => {
+      const created = tesFunction(this, name, { entry, handler, environment, logRetentionDays: config.logRetentionDays, removalPolicy: props.removalPolicy, timeout });
+      this.functions.push(created);
+      return created;
+    };
+    const prepare = fn('Prepare', 'prepareHandler', undefined, Duration.minutes(5));
+    prepare.addEnvironment('TES_BROKER_URL', `${this.brokerApi.url}staging`);
+    const record = fn('Record', 'recordHandler');
+    const finalize = fn('Finalize', 'finalizeHandler');
+    const recordFailure = fn('RecordFailure', 'recordFailureHandler');
+    const ecsEvents = fn('EcsEvents', 'ecsEventHandler');
+    const reconciler = fn('Reconciler', 'reconcileHandler', undefined, Duration.minutes(5));
+    const broker = fn('Broker', 'handler', 'lambdas/workflow/broker-lambda.ts');
+
+    // Each function gets exactly what it uses: items by key, never the whole table or bucket.
+    for (const f of [prepare, record, finalize, recordFailure, ecsEvents, reconciler]) allow(f, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(broker, ['dynamodb:GetItem'], [table.tableArn]);
+    allow(reconciler, ['dynamodb:Query'], [`${table.tableArn}/index/${TASK_TABLE.indexes.active.name}`]);
+    allow(record, ['s3:GetObject'], [bucket.arnForObjects('tasks/*')]);
+    allow(broker, ['s3:GetObject', 's3:PutObject'], [bucket.arnForObjects('tasks/*')]);
+    for (const data of config.dataBuckets) {
+      allow(broker, ['s3:GetObject', 's3:PutObject'], [`arn:aws:s3:::${data}/*`]);
+      allow(broker, ['s3:ListBucket'], [`arn:aws:s3:::${data}`]);
+    }
+    executors.logGroup.grant(record, 'logs:GetLogEvents');
+    prepare.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:TagResource'], resources: ['*'] }),
+    );
+    prepare.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [executors.executionRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+
+    const proxy = this.brokerApi.root.addResource('staging').addResource('{operation+}');
+    proxy.addMethod('POST', new apigw.LambdaIntegration(broker), { authorizationType: apigw.AuthorizationType.NONE });
+
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', { retention: config.logRetentionDays as logs.RetentionDays, removalPolicy: props.removalPolicy });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(DEFINITION_FILE),
+      definitionSubstitutions: {
+        PrepareFunctionArn: prepare.functionArn,
+        RecordFunctionArn: record.functionArn,
+        FinalizeFunctionArn: finalize.functionArn,
+        RecordFailureFunctionArn: recordFailure.functionArn,
+      },
+      tracingEnabled: true,
+      // Every state change is logged (ALL), without the execution data (task documents stay out of the logs).
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    for (const f of [prepare, record, finalize, recordFailure]) f.grantInvoke(this.stateMachine);
+    const account = stack.account;
+    const region = stack.region;
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:RunTask'],
+        resources: [`arn:aws:ecs:${region}:${account}:task-definition/tes-*`],
+        conditions: { ArnEquals: { 'ecs:cluster': executors.cluster.clusterArn } },
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:StopTask', 'ecs:DescribeTasks'],
+        resources: [`arn:aws:ecs:${region}:${account}:task/${executors.cluster.clusterName}/*`],
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [executors.executionRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [`arn:aws:events:${region}:${account}:rule/StepFunctionsGetEventsForECSTaskRule`],
+      }),
+    );
+    this.stateMachine.grantStartExecution(reconciler);
+    allow(reconciler, ['states:DescribeExecution'], [`arn:aws:states:${region}:${account}:execution:${this.stateMachine.stateMachineName}:*`]);
+    reconciler.addEnvironment('TES_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+
+    new events.Rule(this, 'EcsTaskStateChanges', {
+      description: 'Executor tasks of this cluster: RUNNING, and teardown of canceled tasks',
+      eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'], detail: { clusterArn: [executors.cluster.clusterArn] } },
+      targets: [new targets.LambdaFunction(ecsEvents, { retryAttempts: 8 })],
+    });
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: 'Ends or resumes tasks whose workflow vanished',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(reconciler)],
+    });
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The TES HTTP API: API Gateway HTTP API with every TES route under /ga4gh/tes/v1 and /v1, one Lambda
+ * per operation, a JWT authorizer (a Cognito user pool it creates, or any OIDC issuer), access logs,
+ * stage throttling and CORS. Anything else gets the documented 404 through the $default route.
+ */
+import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { TASK_TABLE } from '../../lambdas/adapters/task-table.js';
+import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../../lambdas/api/routes.js';
+import type { TesConfig } from '../config.js';
+import { allow, tesFunction } from './functions.js';
+
+export interface TesApiProps {
+  config: TesConfig;
+  table: dynamodb.ITableV2;
+  bucket: s3.IBucket;
+  stateMachine: sfn.IStateMachine;
+  pageTokenSecret: secretsmanager.ISecret;
+  removalPolicy: RemovalPolicy;
+}
+
+export class TesApi extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly functions = new Map<string, NodejsFunction>();
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+
+  constructor(scope: Construct, id: string, props: TesApiProps) {
+    super(scope, id);
+    const { config, table, bucket, stateMachine } = props;
+    const environment: Record<string, string> = {
+      TES_TABLE_NAME: table.tableName,
+      TES_BUCKET: bucket.bucketName,
+      TES_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      TES_PAGE_TOKEN_SECRET: props.pageTokenSecret.secretValue.unsafeUnwrap(),
+      TES_SERVICE_ENVIRONMENT: 'prod',
+      POWERTOOLS_SERVICE_NAME: 'tes-api',
+    };
+    if (config.auth === 'none') {
+      environment['TES_ANONYMOUS_OWNER'] = 'anonymous';
+      Annotations.of(this).addWarningV2('tes:auth-none', 'auth=none: anyone who can reach the API can submit and see every task. Use it only behind a private network.');
+    }
+
+    let authorizer: apigwv2.IHttpRouteAuthorizer | undefined;
+    if (config.auth === 'cognito') {
+      const pool = new cognito.UserPool(this, 'Users', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
+        mfa: cognito.Mfa.OPTIONAL,
+        mfaSecondFactor: { sms: false, otp: true },
+        featurePlan: cognito.FeaturePlan.PLUS,
+        standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        removalPolicy: props.removalPolicy,
+      });
+      const client = pool.addClient('TesClients', { authFlows: { userPassword: true, userSrp: true }, generateSecret: false });
+      (this as { userPool?: cognito.UserPool }).userPool = pool;
+      (this as { userPoolClient?: cognito.UserPoolClient }).userPoolClient = client;
+      authorizer = new HttpUserPoolAuthorizer('Jwt', pool, { userPoolClients: [client] });
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    } else if (config.auth === 'oidc') {
+      authorizer = new HttpJwtAuthorizer('Jwt', config.oidcIssuer as string, { jwtAudience: config.oidcAudience as string[] });
+    }
+
+    this.api = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'GA4GH Task Execution Service 1.1',
+      corsPreflight: {
+        allowOrigins: ['*'],
+        allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetentionDays as logs.RetentionDays, removalPolicy: props.removalPolicy });
+    const cfnStage = this.api.defaultStage?.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.defaultRouteSettings = { throttlingRateLimit: 200, throttlingBurstLimit: 400 };
+    cfnStage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        caller: '$context.authorizer.claims.sub',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+        errorMessage: '$context.error.message',
+      }),
+    };
+
+    const fn = (name: string, entry: string) => {
+      const created = tesFunction(this, name, { entry, environment, logRetentionDays: config.logRetentionDays, removalPolicy: props.removalPolicy, memorySize: 512 });
+      this.functions.set(name, created);
+      return created;
+    };
+    for (const route of ROUTES) {
+      const handler = fn(route.endpoint.name, route.entry);
+      for (const base of BASE_PATHS) {
+        this.api.addRoutes({
+          path: `${base}${route.path}`,
+          methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
+          integration: new HttpLambdaIntegration(`${route.endpoint.name}${base.replaceAll('/', '-')}`, handler),
+          ...(authorizer && route.endpoint.name !== 'GetServiceInfo' ? { authorizer } : {}),
+        });
+      }
+    }
+    const notFound = fn(DEFAULT_ROUTE.endpoint.name, DEFAULT_ROUTE.entry);
+    this.api.addRoutes({ path: '/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration: new HttpLambdaIntegration('NotFound', notFound) });
+
+    // Each function gets exactly what it uses: items by key, the listing indexes, its own task objects.
+    const get = (name: string) => this.functions.get(name) as NodejsFunction;
+    allow(get('GetTask'), ['dynamodb:GetItem'], [table.tableArn]);
+    allow(get('ListTasks'), ['dynamodb:BatchGetItem'], [table.tableArn]);
+    allow(
+      get('ListTasks'),
+      ['dynamodb:Query'],
+      [TASK_TABLE.indexes.byOwner.name, TASK_TABLE.indexes.byOwnerState.name].map((i) => `${table.tableArn}/index/${i}`),
+    );
+    allow(get('CreateTask'), ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(get('CancelTask'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
+    allow(get('GetTask'), ['s3:GetObject'], [bucket.arnForObjects('tasks/*')]);
+    allow(get('ListTasks'), ['s3:GetObject'], [bucket.arnForObjects('tasks/*')]);
+    allow(get('CreateTask'), ['s3:PutObject'], [bucket.arnForObjects('tasks/*')]);
+    allow(get('CreateTask'), ['states:StartExecution'], [stateMachine.stateMachineArn]);
+    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${Stack.of(this).splitArn(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName ?? ''}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    allow(get('CancelTask'), ['states:StopExecution'], [executions]);
+
+    new CfnOutput(this, 'ApiUrl', { value: `${this.api.apiEndpoint}/ga4gh/tes/v1`, description: 'The TES base URL' });
+  }
+}
