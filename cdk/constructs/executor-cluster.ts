@@ -44,7 +44,14 @@ export class ExecutorCluster extends Construct {
             { name: 'executors', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
           ]
         : [{ name: 'executors', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
-      flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+      flowLogs: {
+        rejected: {
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(
+            new logs.LogGroup(this, 'FlowLogs', { retention: config.logRetentionDays as logs.RetentionDays, removalPolicy: props.removalPolicy }),
+          ),
+        },
+      },
     });
     this.subnets = this.vpc.selectSubnets({ subnetType: internet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED }).subnets;
 

@@ -1,0 +1,204 @@
+/**
+ * What `cdk deploy` would stand up, asserted on the synthesized templates (no AWS account needed):
+ * every hardening promise, every IAM boundary, the routes and the authorizer, and cdk-nag clean.
+ */
+import { App, Aspects } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BASE_PATHS, ROUTES } from '../../lambdas/api/routes.js';
+import { buildApp } from '../../cdk/app.js';
+
+let app: App;
+let stateful: Template;
+let service: Template;
+let stacks: ReturnType<typeof buildApp>;
+
+beforeAll(() => {
+  app = new App({ context: { auth: 'cognito' } });
+  stacks = buildApp(app);
+  Aspects.of(app); // aspects (cdk-nag) run during synth
+  app.synth();
+  stateful = Template.fromStack(stacks.stateful);
+  service = Template.fromStack(stacks.service);
+}, 120_000);
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+function statementsOf(template: Template): { policy: string; statement: Statement }[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.entries(policies).flatMap(([policy, resource]) =>
+    ((resource as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement).map((statement) => ({ policy, statement })),
+  );
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+describe('cdk-nag AwsSolutions', () => {
+  it('ends with no unsuppressed error or warning on either stack', () => {
+    for (const stack of [stacks.stateful, stacks.service]) {
+      const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+      const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+      expect(errors.map((e) => e.entry.data)).toEqual([]);
+      expect(warnings.map((w) => w.entry.data)).toEqual([]);
+    }
+  });
+});
+
+describe('the stateful stack', () => {
+  it('keeps tasks in an on-demand table with point-in-time recovery, deletion protection and the listing indexes', () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({ IndexName: 'byOwner' }),
+        Match.objectLike({ IndexName: 'byOwnerState' }),
+        Match.objectLike({ IndexName: 'active', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ]),
+    });
+  });
+
+  it('encrypts every bucket, blocks public access, refuses plain HTTP and expires task data', () => {
+    const buckets = stateful.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets).length).toBe(2);
+    for (const bucket of Object.values(buckets) as { Properties: Record<string, unknown> }[]) {
+      expect(bucket.Properties['BucketEncryption']).toBeDefined();
+      expect(bucket.Properties['PublicAccessBlockConfiguration']).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.Properties['LifecycleConfiguration']).toBeDefined();
+    }
+    const policies = stateful.findResources('AWS::S3::BucketPolicy');
+    for (const policy of Object.values(policies)) {
+      expect(JSON.stringify(policy)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+});
+
+describe('the API', () => {
+  it('serves every TES route under /ga4gh/tes/v1 and /v1, and a $default-style catch-all', () => {
+    for (const route of ROUTES) {
+      for (const base of BASE_PATHS) {
+        service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${base}${route.path}` });
+      }
+    }
+    service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}' });
+  });
+
+  it('puts the JWT authorizer on every task route, leaving only service-info and the 404 open', () => {
+    const routes = Object.values(service.findResources('AWS::ApiGatewayV2::Route')) as { Properties: { RouteKey: string; AuthorizationType?: string } }[];
+    for (const route of routes) {
+      const open = route.Properties.RouteKey.endsWith('/service-info') || route.Properties.RouteKey === 'ANY /{proxy+}' || route.Properties.RouteKey.startsWith('OPTIONS');
+      expect(route.Properties.AuthorizationType ?? 'NONE', route.Properties.RouteKey).toBe(open ? 'NONE' : 'JWT');
+    }
+    service.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT' });
+    service.resourceCountIs('AWS::Cognito::UserPool', 1);
+  });
+
+  it('logs access and throttles the stage', () => {
+    service.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      DefaultRouteSettings: { ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
+    });
+  });
+});
+
+describe('the Lambda functions', () => {
+  it('run Node.js 22 on arm64 with X-Ray and JSON logs, each with a retained log group', () => {
+    const functions = Object.values(service.findResources('AWS::Lambda::Function')) as { Properties: Record<string, unknown> }[];
+    const ours = functions.filter((f) => f.Properties['Runtime'] === 'nodejs22.x');
+    expect(ours.length).toBe(ROUTES.length + 1 + 7);
+    for (const f of ours) {
+      expect(f.Properties['Architectures']).toEqual(['arm64']);
+      expect(f.Properties['TracingConfig']).toEqual({ Mode: 'Active' });
+      expect(f.Properties['LoggingConfig']).toMatchObject({ LogFormat: 'JSON' });
+    }
+    for (const group of Object.values(service.findResources('AWS::Logs::LogGroup')) as { Properties: Record<string, unknown> }[]) {
+      expect(group.Properties['RetentionInDays']).toBe(90);
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('grants no wildcard action and never the whole of DynamoDB or S3', () => {
+    for (const template of [stateful, service]) {
+      for (const { policy, statement } of statementsOf(template)) {
+        for (const action of actions(statement)) {
+          expect(action, policy).not.toBe('*');
+          expect(action, policy).not.toMatch(/^(dynamodb|s3|ecs|iam|states):\*$/);
+        }
+      }
+    }
+  });
+
+  it('lets GetTask read a task and its content, and nothing else', () => {
+    const getTask = statementsOf(service).filter(({ policy }) => policy.startsWith('TesApiGetTask'));
+    const granted = getTask.flatMap(({ statement }) => actions(statement)).filter((a) => !a.startsWith('xray:'));
+    expect(granted.sort()).toEqual(['dynamodb:GetItem', 's3:GetObject']);
+  });
+
+  it('passes only the execution role, and only to ECS tasks', () => {
+    for (const { statement } of statementsOf(service).filter(({ statement }) => actions(statement).includes('iam:PassRole'))) {
+      expect(JSON.stringify(statement)).toContain('ecs-tasks.amazonaws.com');
+      expect(JSON.stringify(statement.Resource)).toContain('ExecutionRole');
+    }
+  });
+
+  it('lets the state machine run only this stack’s executor task definitions, in its cluster', () => {
+    const runTask = statementsOf(service).find(({ statement }) => actions(statement).includes('ecs:RunTask'));
+    expect(JSON.stringify(runTask?.statement.Resource)).toContain(':task-definition/tes-*');
+    expect(JSON.stringify(runTask?.statement)).toContain('ecs:cluster');
+  });
+});
+
+describe('executors', () => {
+  it('get a security group with no ingress, in subnets without a NAT gateway by default', () => {
+    const groups = Object.values(service.findResources('AWS::EC2::SecurityGroup')) as { Properties: Record<string, unknown> }[];
+    const executor = groups.find((g) => String(g.Properties['GroupDescription']).startsWith('TES executor tasks'));
+    expect(executor?.Properties['SecurityGroupIngress']).toBeUndefined();
+    service.resourceCountIs('AWS::EC2::NatGateway', 0);
+    service.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+  });
+
+  it('have GuardDuty Runtime Monitoring for Fargate on', () => {
+    service.hasResourceProperties('AWS::GuardDuty::Detector', {
+      Features: [Match.objectLike({ Name: 'RUNTIME_MONITORING', Status: 'ENABLED', AdditionalConfiguration: [{ Name: 'ECS_FARGATE_AGENT_MANAGEMENT', Status: 'ENABLED' }] })],
+    });
+  });
+
+  it('run on a cluster with FARGATE and FARGATE_SPOT', () => {
+    service.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
+  });
+});
+
+describe('the workflow', () => {
+  it('is the statemachine/ definition with its four functions substituted, logged and traced', () => {
+    service.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionSubstitutions: {
+        PrepareFunctionArn: Match.anyValue(),
+        RecordFunctionArn: Match.anyValue(),
+        FinalizeFunctionArn: Match.anyValue(),
+        RecordFailureFunctionArn: Match.anyValue(),
+      },
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  it('hears ECS task state changes and reconciles on a schedule', () => {
+    service.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.ecs'], 'detail-type': ['ECS Task State Change'] }) });
+    service.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+
+  it('raises alarms for failed executions, handler errors and API 5xx', () => {
+    const alarms = Object.values(service.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmDescription: string } }[];
+    expect(alarms.map((a) => a.Properties.AlarmDescription).sort()).toEqual([
+      'A TES API handler failed',
+      'A task workflow handler failed',
+      'Task workflows failed (tasks ended SYSTEM_ERROR)',
+      'The TES API answered 5xx',
+    ]);
+  });
+});
