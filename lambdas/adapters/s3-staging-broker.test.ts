@@ -113,5 +113,8 @@ describe('the staging broker', () => {
     expect((await brokerRequest(broker, event('/staging/plan'))).statusCode).toBe(401);
     expect((await brokerRequest(broker, event('/staging/plan', 'Bearer nonsense.x'))).statusCode).toBe(403);
     expect((await brokerRequest(broker, event('/staging/plan', `Bearer ${token(0)}`))).statusCode).toBe(200);
+    // A private REST API sends version 1.0 events: `path`, and headers as the client wrote them.
+    const restEvent = { path: '/staging/plan', headers: { Authorization: `Bearer ${token(0)}` }, body: null, isBase64Encoded: false };
+    expect((await brokerRequest(broker, restEvent)).statusCode).toBe(200);
   });
 });

@@ -3,7 +3,7 @@
  * `.../report/{stage-in|stage-out}`, each with `Authorization: Bearer <staging token>`. A bad or
  * foreign token, or a request outside what the task declared, is a 403 that says why.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { StagingRefusedError } from '../adapters/s3-staging-broker.js';
 import { InvalidStagingTokenError } from '../domain/staging-token.js';
 import type { StageReport, StagingBroker, UploadRequest } from '../ports/staging.js';
@@ -15,11 +15,21 @@ function reply(status: number, body: unknown): APIGatewayProxyStructuredResultV2
   return { statusCode: status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-export async function brokerRequest(broker: StagingBroker, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const token = /^Bearer (.+)$/.exec(event.headers['authorization'] ?? '')?.[1];
+/** The broker is a private REST API in AWS (v1 events) and may sit behind an HTTP API (v2): read both. */
+type BrokerEvent = {
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  rawPath?: string;
+  path?: string;
+  headers: Record<string, string | undefined> | null;
+};
+
+export async function brokerRequest(broker: StagingBroker, event: BrokerEvent): Promise<APIGatewayProxyStructuredResultV2> {
+  const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const token = /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1];
   if (token === undefined) return reply(401, { message: 'a staging token is required' });
   const body = (event.body ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : {}) as Record<string, unknown>;
-  const path = event.rawPath;
+  const path = event.rawPath ?? event.path ?? '';
   try {
     if (path.endsWith('/plan')) return reply(200, await broker.plan(token));
     if (path.endsWith('/upload-targets')) return reply(200, await broker.uploadTargets(token, (body['files'] ?? []) as UploadRequest[]));
@@ -35,4 +45,4 @@ export async function brokerRequest(broker: StagingBroker, event: APIGatewayProx
   }
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => brokerRequest((cloud ??= workflowFromEnv(process.env)).broker, event);
+export const handler = (event: BrokerEvent) => brokerRequest((cloud ??= workflowFromEnv(process.env)).broker, event);
