@@ -12,6 +12,7 @@ import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
 import { listTasks } from '../lambdas/usecases/list-tasks.js';
 import { LocalStepFunctions } from '../lambdas/local/local-step-functions.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
+import { bundleFigures } from './bundles.js';
 
 const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
 const CONCURRENCY = 16;
@@ -43,6 +44,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
+const lines: string[] = [];
+const report = (line: string): void => {
+  lines.push(line);
+  console.log(line);
+};
+
+await bundleFigures(report);
+
 // The API figures use a stack whose tasks are accepted but not run, so they measure the API alone.
 const stack = await startLocalStack({ port: 0, workflow: new RecordingWorkflow() });
 const taskBody = (i: number): string =>
@@ -54,11 +63,6 @@ async function post(i: number): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-const lines: string[] = [];
-const report = (line: string): void => {
-  lines.push(line);
-  console.log(line);
-};
 
 // 1. CreateTask and GetTask throughput over HTTP.
 const CREATES = 1000;

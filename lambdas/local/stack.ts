@@ -66,6 +66,8 @@ export interface LocalStack {
   url: string;
   port: number;
   s3: { endpoint: string; bucket: string };
+  /** The embedded DynamoDB's endpoint (table `tes-tasks`). */
+  dynamodbEndpoint: string;
   deps: TesDeps;
   /** What the start-up reconciliation did with tasks a previous run left unfinished. */
   reconciled: ReconcileOutcome;
@@ -183,6 +185,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       url: `http://127.0.0.1:${port}/ga4gh/tes/v1`,
       port,
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
+      dynamodbEndpoint: dynamo.endpoint,
       deps,
       reconciled,
       sandbox: chosen.problem === undefined ? chosen.kind : `none: ${chosen.problem}`,
