@@ -46,6 +46,7 @@ export class TesApi extends Construct {
       TES_SERVICE_ENVIRONMENT: 'prod',
       POWERTOOLS_SERVICE_NAME: 'tes-api',
     };
+    if (config.allowedImagePrefixes.length > 0) environment['TES_ALLOWED_IMAGE_PREFIXES'] = config.allowedImagePrefixes.join(',');
     if (config.auth === 'none') {
       environment['TES_ANONYMOUS_OWNER'] = 'anonymous';
       Annotations.of(this).addWarningV2('tes:auth-none', 'auth=none: anyone who can reach the API can submit and see every task. Use it only behind a private network.');

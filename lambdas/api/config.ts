@@ -7,11 +7,13 @@
  * | TES_STATE_MACHINE_ARN | the task workflow |
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
+ * | TES_ALLOWED_IMAGE_PREFIXES | comma-separated image prefixes executors may use (empty: any) |
  * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
  * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
  */
 import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
+import type { AdmissionPolicy } from '../domain/task-request.js';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
@@ -29,6 +31,7 @@ export interface CloudConfig {
   pageTokenSecret: Uint8Array;
   caller: CallerOptions;
   serviceInfo: ServiceInfoConfig;
+  admission: AdmissionPolicy;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -42,6 +45,11 @@ function required(env: Env, name: string): string {
 function optional(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** The admission policy from TES_ALLOWED_IMAGE_PREFIXES (comma-separated; empty allows any image). */
+export function admissionFromEnv(env: Env): AdmissionPolicy {
+  return { allowedImagePrefixes: (env['TES_ALLOWED_IMAGE_PREFIXES'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '') };
 }
 
 /** service-info fields from TES_SERVICE_* variables, with the product's defaults. */
@@ -89,6 +97,7 @@ export function configFromEnv(env: Env): CloudConfig {
     pageTokenSecret: Buffer.from(required(env, 'TES_PAGE_TOKEN_SECRET'), 'base64'),
     caller: anonymousOwner === undefined ? {} : { anonymousOwner },
     serviceInfo: serviceInfoFromEnv(env, [`s3://${bucket}/`]),
+    admission: admissionFromEnv(env),
   };
 }
 
@@ -102,5 +111,6 @@ export function cloudDeps(config: CloudConfig): TesDeps {
     ids: ulidIds,
     pageTokens: new PageTokens(config.pageTokenSecret),
     serviceInfo: config.serviceInfo,
+    admission: config.admission,
   };
 }

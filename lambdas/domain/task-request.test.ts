@@ -170,3 +170,24 @@ describe('where task files are mounted', () => {
   it('refuses a command and env larger than ECS overrides can carry', () =>
     expectProblem({ executors: [{ image: 'a', command: ['sh', '-c', 'x'.repeat(7000)] }] }, 'executors[0]', /limit is 6144/));
 });
+
+describe('the image allowlist', () => {
+  const policy = { allowedImagePrefixes: ['public.ecr.aws/', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/'] };
+  it('admits any image when the list is empty', () => {
+    expect(() => acceptTaskRequest(valid)).not.toThrow();
+  });
+  it('admits images under an allowed prefix', () => {
+    expect(() => acceptTaskRequest({ executors: [{ image: 'public.ecr.aws/docker/library/alpine:3', command: ['true'] }] }, policy)).not.toThrow();
+  });
+  it('refuses any other image, naming the executor and the allowed prefixes', () => {
+    const problems = (() => {
+      try {
+        acceptTaskRequest({ executors: [{ image: 'public.ecr.aws/x', command: ['a'] }, { image: 'docker.io/evil/miner', command: ['a'] }] }, policy);
+      } catch (error) {
+        return (error as InvalidTaskError).details ?? [];
+      }
+      return [];
+    })();
+    expect(problems).toEqual([{ path: 'executors[1].image', message: expect.stringContaining('not from an allowed registry (allowed: public.ecr.aws/') }]);
+  });
+});

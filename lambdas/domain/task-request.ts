@@ -19,6 +19,14 @@ const SERVER_OWNED_FIELDS = ['id', 'state', 'logs', 'creation_time'] as const;
 export const INPUT_URL_SCHEMES = ['s3', 'http', 'https'] as const;
 export const OUTPUT_URL_SCHEMES = ['s3'] as const;
 
+/** What an operator allows beyond the spec (the admission policy). */
+export interface AdmissionPolicy {
+  /** Image prefixes executors may use (`public.ecr.aws/`, `123456789012.dkr.ecr.`); empty allows any. */
+  allowedImagePrefixes: readonly string[];
+}
+
+export const OPEN_ADMISSION: AdmissionPolicy = { allowedImagePrefixes: [] };
+
 export interface AcceptedTask {
   /** The task as it will be stored: spec fields only, without server-owned fields. */
   task: TesTask;
@@ -149,6 +157,15 @@ function ruleProblems(body: Json): Problem[] {
   return problems;
 }
 
+function imageProblems(task: TesTask, policy: AdmissionPolicy): Problem[] {
+  if (policy.allowedImagePrefixes.length === 0) return [];
+  return task.executors.flatMap((executor, i) =>
+    policy.allowedImagePrefixes.some((prefix) => executor.image.startsWith(prefix))
+      ? []
+      : [{ path: `executors[${i}].image`, message: `is not from an allowed registry (allowed: ${policy.allowedImagePrefixes.join(', ')})` }],
+  );
+}
+
 /** Rules that need a well-formed task: where its files are mounted, what ECS overrides can carry. */
 function layoutProblems(task: TesTask): Problem[] {
   const problems = mountProblems(task);
@@ -168,7 +185,7 @@ function layoutProblems(task: TesTask): Problem[] {
  * Checks a CreateTask body and returns the task to store, or throws InvalidTaskError listing
  * every problem with its JSON path.
  */
-export function acceptTaskRequest(body: unknown): AcceptedTask {
+export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = OPEN_ADMISSION): AcceptedTask {
   if (!isObject(body)) throw new InvalidTaskError([{ path: '', message: 'the task must be a JSON object' }]);
   const request: Json = { ...body };
   for (const field of SERVER_OWNED_FIELDS) delete request[field];
@@ -178,7 +195,7 @@ export function acceptTaskRequest(body: unknown): AcceptedTask {
   const resources = task.resources;
   const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);
   problems.push(...backend.problems);
-  if (problems.length === 0) problems.push(...layoutProblems(task));
+  if (problems.length === 0) problems.push(...layoutProblems(task), ...imageProblems(task, policy));
   if (problems.length > 0) throw new InvalidTaskError(problems);
 
   if (resources !== undefined) {

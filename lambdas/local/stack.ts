@@ -20,7 +20,7 @@ import { executorStarted } from '../workflow/finalize.js';
 import { reconcile, type ReconcileOutcome } from '../workflow/reconcile.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
-import { serviceInfoFromEnv } from '../api/config.js';
+import { admissionFromEnv, serviceInfoFromEnv } from '../api/config.js';
 import type { Wiring } from '../api/wiring.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
@@ -164,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clock: systemClock,
       ids: ulidIds,
       pageTokens: new PageTokens(await secret(options.dataDir, 'page-token.key')),
+      admission: admissionFromEnv(options.env ?? {}),
       serviceInfo: serviceInfoFromEnv(
         { TES_SERVICE_ENVIRONMENT: 'local', ...(options.env ?? {}) },
         [`s3://${LOCAL_BUCKET}/`],

@@ -34,7 +34,7 @@ async function offloadContent(deps: TesDeps, id: string, task: TesTask): Promise
 }
 
 export async function createTask(deps: TesDeps, owner: string, body: unknown): Promise<TesCreateTaskResponse> {
-  const { task, warnings } = acceptTaskRequest(body);
+  const { task, warnings } = acceptTaskRequest(body, deps.admission);
   await deps.workflow.ensureReady?.();
   const now = deps.clock.now();
   const id = deps.ids.next(now);

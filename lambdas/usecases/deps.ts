@@ -1,5 +1,6 @@
 import type { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
+import type { AdmissionPolicy } from '../domain/task-request.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -16,6 +17,8 @@ export interface TesDeps {
   ids: Ids;
   pageTokens: PageTokens;
   serviceInfo: ServiceInfoConfig;
+  /** What the operator admits beyond the spec (default: any image). */
+  admission?: AdmissionPolicy;
   /** Executors' stdout/stderr, for the FULL view of a running task. */
   logs?: LogStore;
 }
