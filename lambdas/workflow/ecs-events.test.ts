@@ -1,6 +1,6 @@
 /** The ECS task-state rule's handler: RUNNING when the executor starts, CANCELED once a canceled task's ECS task stopped. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../domain/task-record.js';
+import { storeTask } from '../testing/records.js';
 import type { TesState } from '../domain/tes.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { onEcsTaskStateChange } from './lambda.js';
@@ -13,21 +13,7 @@ afterAll(async () => {
   await table.close();
 });
 
-let n = 0;
-async function stored(state: TesState): Promise<TaskRecord> {
-  n += 1;
-  const record: TaskRecord = {
-    id: `01e${String(n).padStart(8, '0')}`,
-    owner: 'o',
-    state,
-    version: 1,
-    creationTime: new Date().toISOString(),
-    task: { executors: [{ image: 'a', command: ['b'] }] },
-    logs: [{ logs: [], outputs: [] }],
-  };
-  await table.store.create(record);
-  return record;
-}
+const stored = (state: TesState) => storeTask(table.store, 'e', state, { logs: [{ logs: [], outputs: [] }] });
 
 const event = (id: string, lastStatus: string, executorStatus?: string) => ({
   detail: {

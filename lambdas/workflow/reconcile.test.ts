@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../domain/task-record.js';
+import { storeTask } from '../testing/records.js';
 import type { TesState } from '../domain/tes.js';
 import { RecordingWorkflow } from '../local/local-workflow.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
@@ -13,21 +14,7 @@ afterAll(async () => {
   await table.close();
 });
 
-let n = 0;
-async function stored(state: TesState): Promise<TaskRecord> {
-  n += 1;
-  const record: TaskRecord = {
-    id: `01r${String(n).padStart(8, '0')}`,
-    owner: 'o',
-    state,
-    version: 1,
-    creationTime: new Date(Date.now() - 3600_000).toISOString(),
-    task: { executors: [{ image: 'a', command: ['b'] }] },
-    logs: [],
-  };
-  await table.store.create(record);
-  return record;
-}
+const stored = (state: TesState) => storeTask(table.store, 'r', state, { creationTime: new Date(Date.now() - 3600_000).toISOString() });
 
 const clock = { now: () => new Date() };
 
