@@ -14,6 +14,10 @@ export interface TesConfig {
   executorUser: string;
   /** Image prefixes executors may use; empty allows any. */
   allowedImagePrefixes: string[];
+  /** The most one task may ask for; unset means Fargate's limits (16 vCPU, 120 GB, 200 GB). */
+  maxCpuCores?: number;
+  maxRamGb?: number;
+  maxDiskGb?: number;
   /** What executors may reach: nothing, S3 (through the gateway endpoint), or the internet (a NAT gateway). */
   executorEgress: ExecutorEgress;
   /** Whether `preemptible` tasks may run on Fargate Spot. */
@@ -72,6 +76,13 @@ export function readConfig(context: Context): TesConfig {
     }
     config.oidcIssuer = issuer;
     config.oidcAudience = audience;
+  }
+  for (const key of ['maxCpuCores', 'maxRamGb', 'maxDiskGb'] as const) {
+    const raw = context(key);
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    if (!(value > 0)) throw new Error(`context ${key} must be a positive number, not ${JSON.stringify(raw)}`);
+    config[key] = value;
   }
   const email = context('alarmEmail');
   if (typeof email === 'string' && email !== '') config.alarmEmail = email;

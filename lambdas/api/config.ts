@@ -8,6 +8,7 @@
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
  * | TES_ALLOWED_IMAGE_PREFIXES | comma-separated image prefixes executors may use (empty: any) |
+ * | TES_MAX_CPU_CORES, TES_MAX_RAM_GB, TES_MAX_DISK_GB | the most a task may ask for |
  * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
  * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
  */
@@ -47,9 +48,28 @@ function optional(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** The admission policy from TES_ALLOWED_IMAGE_PREFIXES (comma-separated; empty allows any image). */
+/**
+ * The admission policy: TES_ALLOWED_IMAGE_PREFIXES (comma-separated; empty allows any image) and
+ * TES_MAX_CPU_CORES, TES_MAX_RAM_GB, TES_MAX_DISK_GB (unset: Fargate's own limits).
+ */
 export function admissionFromEnv(env: Env): AdmissionPolicy {
-  return { allowedImagePrefixes: (env['TES_ALLOWED_IMAGE_PREFIXES'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '') };
+  const policy: AdmissionPolicy = {
+    allowedImagePrefixes: (env['TES_ALLOWED_IMAGE_PREFIXES'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+  };
+  const limit = (name: string): number | undefined => {
+    const raw = optional(env, name);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!(value > 0)) throw new Error(`${name} must be a positive number, not ${raw}`);
+    return value;
+  };
+  const cpu = limit('TES_MAX_CPU_CORES');
+  const ram = limit('TES_MAX_RAM_GB');
+  const disk = limit('TES_MAX_DISK_GB');
+  if (cpu !== undefined) policy.maxCpuCores = cpu;
+  if (ram !== undefined) policy.maxRamGb = ram;
+  if (disk !== undefined) policy.maxDiskGb = disk;
+  return policy;
 }
 
 /** service-info fields from TES_SERVICE_* variables, with the product's defaults. */

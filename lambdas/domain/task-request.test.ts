@@ -191,3 +191,20 @@ describe('the image allowlist', () => {
     expect(problems).toEqual([{ path: 'executors[1].image', message: expect.stringContaining('not from an allowed registry (allowed: public.ecr.aws/') }]);
   });
 });
+
+describe('resource limits', () => {
+  it('refuses a task asking for more than the operator allows, naming each field', () => {
+    const policy = { allowedImagePrefixes: [], maxCpuCores: 4, maxRamGb: 16, maxDiskGb: 50 };
+    expect(() => acceptTaskRequest({ ...valid, resources: { cpu_cores: 4, ram_gb: 16, disk_gb: 50 } }, policy)).not.toThrow();
+    try {
+      acceptTaskRequest({ ...valid, resources: { cpu_cores: 8, ram_gb: 32, disk_gb: 100 } }, policy);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as InvalidTaskError).details).toEqual([
+        { path: 'resources.cpu_cores', message: "exceeds this service's limit of 4" },
+        { path: 'resources.ram_gb', message: "exceeds this service's limit of 16" },
+        { path: 'resources.disk_gb', message: "exceeds this service's limit of 50" },
+      ]);
+    }
+  });
+});

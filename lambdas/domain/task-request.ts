@@ -23,9 +23,27 @@ export const OUTPUT_URL_SCHEMES = ['s3'] as const;
 export interface AdmissionPolicy {
   /** Image prefixes executors may use (`public.ecr.aws/`, `123456789012.dkr.ecr.`); empty allows any. */
   allowedImagePrefixes: readonly string[];
+  /** The most a task may ask for (Fargate's own limits apply regardless). */
+  maxCpuCores?: number;
+  maxRamGb?: number;
+  maxDiskGb?: number;
 }
 
 export const OPEN_ADMISSION: AdmissionPolicy = { allowedImagePrefixes: [] };
+
+function limitProblems(task: TesTask, policy: AdmissionPolicy): Problem[] {
+  const problems: Problem[] = [];
+  const check = (field: 'cpu_cores' | 'ram_gb' | 'disk_gb', limit: number | undefined): void => {
+    const value = task.resources?.[field];
+    if (limit !== undefined && typeof value === 'number' && value > limit) {
+      problems.push({ path: `resources.${field}`, message: `exceeds this service's limit of ${limit}` });
+    }
+  };
+  check('cpu_cores', policy.maxCpuCores);
+  check('ram_gb', policy.maxRamGb);
+  check('disk_gb', policy.maxDiskGb);
+  return problems;
+}
 
 export interface AcceptedTask {
   /** The task as it will be stored: spec fields only, without server-owned fields. */
@@ -195,7 +213,7 @@ export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = OPEN_
   const resources = task.resources;
   const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);
   problems.push(...backend.problems);
-  if (problems.length === 0) problems.push(...layoutProblems(task), ...imageProblems(task, policy));
+  if (problems.length === 0) problems.push(...layoutProblems(task), ...imageProblems(task, policy), ...limitProblems(task, policy));
   if (problems.length > 0) throw new InvalidTaskError(problems);
 
   if (resources !== undefined) {
