@@ -114,7 +114,7 @@ export class TesApi extends Construct {
           path: `${base}${route.path}`,
           methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
           integration: new HttpLambdaIntegration(`${route.endpoint.name}${base.replaceAll('/', '-')}`, handler),
-          ...(authorizer && route.endpoint.name !== 'GetServiceInfo' ? { authorizer } : {}),
+          ...(authorizer && !route.endpoint.public ? { authorizer } : {}),
         });
       }
     }

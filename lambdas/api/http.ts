@@ -111,11 +111,29 @@ export function apiHandler(
   operationName: string,
   callerOptions: () => CallerOptions,
   operation: Operation,
+  options: { public?: boolean } = {},
 ): middy.MiddyfiedHandler<ApiEvent, ApiResult, Error, TesContext> {
-  return middy<ApiEvent, ApiResult, Error, TesContext>()
-    .use(errorsAndAudit(operationName))
-    .use(identifyCaller(callerOptions))
-    .handler(operation);
+  const chain = middy<ApiEvent, ApiResult, Error, TesContext>().use(errorsAndAudit(operationName));
+  // Public operations (service-info, the 404) answer anyone; the caller is noted when known.
+  chain.use(options.public === true ? noteCaller(callerOptions) : identifyCaller(callerOptions));
+  return chain.handler(operation);
+}
+
+/** For public operations: notes who calls, if anyone is authenticated, without requiring it. */
+function noteCaller(options: () => CallerOptions): middy.MiddlewareObj<ApiEvent, ApiResult, Error, TesContext> {
+  return {
+    before: (request) => {
+      request.context.caller = optionalCaller(request.event, options()) ?? 'anonymous';
+    },
+  };
+}
+
+function optionalCaller(event: ApiEvent, options: CallerOptions): string | undefined {
+  try {
+    return callerOf(event, options);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `{id}` path parameter, URL-decoded (API Gateway may or may not have decoded it). */

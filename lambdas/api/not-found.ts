@@ -4,6 +4,6 @@ import { cloudWiring, defineEndpoint } from './wiring.js';
 
 export const notFound = defineEndpoint('NotFound', () => (event) =>
   Promise.reject(new NotFoundError(`no TES operation at ${event.requestContext.http.method} ${event.rawPath}`)),
-);
+{ public: true });
 
 export const handler = notFound.handler(cloudWiring);

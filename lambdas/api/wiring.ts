@@ -28,18 +28,25 @@ export const cloudWiring: WiringSource = () => {
 /** An endpoint: a name and the operation it runs given its dependencies. */
 export interface Endpoint {
   name: string;
+  /** Served without an authorizer. */
+  public: boolean;
   handler: (wiring: WiringSource) => ReturnType<typeof apiHandler>;
 }
 
-/** Declares an endpoint; `endpoint.handler(cloudWiring)` is what a Lambda module exports. */
-export function defineEndpoint(name: string, operation: (wiring: Wiring) => Operation): Endpoint {
+/**
+ * Declares an endpoint; `endpoint.handler(cloudWiring)` is what a Lambda module exports. A `public`
+ * one answers without an authenticated caller (API Gateway puts no authorizer on its route).
+ */
+export function defineEndpoint(name: string, operation: (wiring: Wiring) => Operation, options: { public?: boolean } = {}): Endpoint {
   return {
     name,
+    public: options.public === true,
     handler: (wiring) =>
       apiHandler(
         name,
         () => wiring().caller,
         (event, context) => operation(wiring())(event, context),
+        options,
       ),
   };
 }

@@ -19,7 +19,11 @@ interface BoundRoute {
   segments: string[];
   routeKey: string;
   handler: Handler;
+  public: boolean;
 }
+
+/** Verifies a bearer token and answers its claims (the local stand-in for API Gateway's JWT authorizer). */
+export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
 
 function bindRoutes(wiring: WiringSource): { routes: BoundRoute[]; fallback: Handler } {
   const routes: BoundRoute[] = [];
@@ -27,7 +31,13 @@ function bindRoutes(wiring: WiringSource): { routes: BoundRoute[]; fallback: Han
     const handler = route.endpoint.handler(wiring) as unknown as Handler;
     for (const base of BASE_PATHS) {
       const path = `${base}${route.path}`;
-      routes.push({ method: route.method, segments: path.split('/').slice(1), routeKey: `${route.method} ${path}`, handler });
+      routes.push({
+        method: route.method,
+        segments: path.split('/').slice(1),
+        routeKey: `${route.method} ${path}`,
+        handler,
+        public: route.endpoint.public,
+      });
     }
   }
   return { routes, fallback: DEFAULT_ROUTE.endpoint.handler(wiring) as unknown as Handler };
@@ -139,8 +149,20 @@ function writeResult(response: ServerResponse, result: ApiResult): void {
   response.end(body);
 }
 
-/** An HTTP server that serves the TES routes with the given wiring (not yet listening). */
-export function createApiServer(wiring: WiringSource): Server {
+function unauthorized(message: string): ApiResult {
+  return {
+    statusCode: 401,
+    headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },
+    body: JSON.stringify({ status: 401, code: 'UNAUTHENTICATED', message }),
+  };
+}
+
+/**
+ * An HTTP server that serves the TES routes with the given wiring (not yet listening). With
+ * `verify`, protected routes need a valid bearer token, whose claims reach the handlers exactly
+ * where API Gateway's JWT authorizer puts them.
+ */
+export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): Server {
   const { routes, fallback } = bindRoutes(wiring);
   return createServer((request, response) => {
     void (async () => {
@@ -150,16 +172,32 @@ export function createApiServer(wiring: WiringSource): Server {
         const segments = new URL(request.url ?? '/', 'http://local').pathname.split('/').slice(1);
         let handler = fallback;
         let routeKey = '$default';
+        let protectedRoute = false;
         let params: Record<string, string> | undefined;
         for (const route of routes) {
           params = match(route, method, segments);
           if (params !== undefined) {
             handler = route.handler;
             routeKey = route.routeKey;
+            protectedRoute = !route.public;
             break;
           }
         }
         const event = toApiEvent(request, body, routeKey, params);
+        if (verify !== undefined && protectedRoute) {
+          const token = /^Bearer\s+(\S+)$/i.exec(event.headers['authorization'] ?? '')?.[1];
+          if (token === undefined) {
+            writeResult(response, unauthorized('a bearer token is required (npm run token -- <subject> prints one)'));
+            return;
+          }
+          try {
+            const claims = await verify(token);
+            event.requestContext.authorizer = { jwt: { claims: claims as Record<string, string>, scopes: null } };
+          } catch (error) {
+            writeResult(response, unauthorized(`the bearer token was refused: ${(error as Error).message}`));
+            return;
+          }
+        }
         writeResult(response, await handler(event, lambdaContext(event.requestContext.requestId, routeKey)));
       } catch (error) {
         if (error instanceof BodyTooLarge) {

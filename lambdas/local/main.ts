@@ -3,6 +3,7 @@
  *   PORT            TCP port (default 8000)
  *   TES_DATA_DIR    where tasks persist across restarts (default ./.tes-data)
  *   TES_IN_MEMORY=1 keep everything in memory instead
+ *   TES_AUTH=jwt    require bearer tokens from the local issuer (`npm run token -- <subject>`)
  */
 import { resolve } from 'node:path';
 import { logger } from '../api/http.js';
@@ -21,17 +22,24 @@ function readPort(raw: string | undefined): number {
   return port;
 }
 
+const auth = process.env['TES_AUTH'] ?? 'none';
+if (auth !== 'none' && auth !== 'jwt') {
+  console.error(`TES_AUTH must be none or jwt, not ${JSON.stringify(auth)}`);
+  process.exit(2);
+}
 const inMemory = ['1', 'true', 'yes'].includes((process.env['TES_IN_MEMORY'] ?? '').toLowerCase());
 const dataDir = inMemory ? undefined : resolve(process.env['TES_DATA_DIR'] ?? '.tes-data');
 
 try {
-  const stack = await startLocalStack({ port: readPort(process.env['PORT']), dataDir, env: process.env });
+  const stack = await startLocalStack({ port: readPort(process.env['PORT']), dataDir, env: process.env, auth });
   console.log(`TES 1.1 API listening on ${stack.url} (also at http://127.0.0.1:${stack.port}/v1)`);
   console.log(`  tasks:  ${dataDir === undefined ? 'in memory (TES_IN_MEMORY=1)' : `persisted under ${dataDir}`}`);
   console.log(
     `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey})`,
   );
-  console.log('  auth:   off; every task belongs to the local user');
+  if (stack.issuer === undefined) console.log('  auth:   off; every task belongs to the local user');
+  else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');
+  else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);
   console.log(`  tasks run in: ${stack.sandbox}`);
   const { resumed, ended, canceled } = stack.reconciled;
   if (resumed.length + ended.length + canceled.length > 0) {

@@ -28,6 +28,7 @@ import type { TesDeps } from '../usecases/deps.js';
 import { ensureTaskTable, startDynalite } from './dynamodb-local.js';
 import { createApiServer } from './http-adapter.js';
 import { LocalEcsRunner } from './ecs-runner.js';
+import { localIssuer, type LocalIssuer } from './local-issuer.js';
 import { LocalStepFunctions } from './local-step-functions.js';
 import { chooseSandbox } from './sandbox.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
@@ -58,6 +59,8 @@ export interface LocalStackOptions {
   workflow?: WorkflowPort;
   /** How many executors run at once (default 4); the rest wait in INITIALIZING. */
   maxConcurrentExecutors?: number;
+  /** `jwt`: bearer tokens from the local issuer are required, as in the cloud; `none` (default): one local user. */
+  auth?: 'none' | 'jwt';
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -66,6 +69,8 @@ export interface LocalStack {
   url: string;
   port: number;
   s3: { endpoint: string; bucket: string };
+  /** The token issuer, when auth is `jwt`. */
+  issuer?: LocalIssuer;
   /** The embedded DynamoDB's endpoint (table `tes-tasks`). */
   dynamodbEndpoint: string;
   deps: TesDeps;
@@ -74,6 +79,11 @@ export interface LocalStack {
   /** What executors run in: docker, bubblewrap, or none (and why). */
   sandbox: string;
   close(): Promise<void>;
+}
+
+/** Where the local issuer's key lives in a data directory. */
+export function issuerKeyFile(dataDir: string): string {
+  return join(dataDir, 'local-issuer.jwk');
 }
 
 export class PortInUseError extends Error {
@@ -172,8 +182,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     // Tasks the last run of the stack left unfinished: resume the queued ones, end the others.
     const reconciled = await reconcile({ store, workflow: deps.workflow, clock: systemClock }, { graceSeconds: 0 });
-    const wiring: Wiring = { deps, caller: { anonymousOwner: LOCAL_OWNER } };
-    const server = createApiServer(() => wiring);
+    let issuer: LocalIssuer | undefined;
+    if (options.auth === 'jwt') {
+      let keyDir = options.dataDir;
+      if (keyDir === undefined) {
+        keyDir = await mkdtemp(join(tmpdir(), 'tes-issuer-'));
+        const dir = keyDir;
+        cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      }
+      issuer = await localIssuer(issuerKeyFile(keyDir));
+    }
+    const wiring: Wiring = { deps, caller: issuer === undefined ? { anonymousOwner: LOCAL_OWNER } : {} };
+    const server = createApiServer(() => wiring, issuer === undefined ? undefined : (token) => issuer.verify(token));
     try {
       await listen(server, options.port);
     } catch (error) {
@@ -187,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port,
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
       dynamodbEndpoint: dynamo.endpoint,
+      ...(issuer === undefined ? {} : { issuer }),
       deps,
       reconciled,
       sandbox: chosen.problem === undefined ? chosen.kind : `none: ${chosen.problem}`,

@@ -1,0 +1,93 @@
+/**
+ * Authentication in the local stack, as in the cloud (`TES_AUTH=jwt`): bearer JWTs verified for
+ * signature, issuer, audience and expiry; every user sees only their own tasks.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../lambdas/local/local-issuer.js';
+import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import { expectErrorShape } from './support/spec-assertions.js';
+import { task } from './support/tasks.js';
+
+let stack: LocalStack;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tes-auth-test-'));
+  stack = await startLocalStack({ port: 0, dataDir, auth: 'jwt' });
+});
+afterAll(async () => {
+  await stack?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function call<T = unknown>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+const sleeper = () => task({ executors: [{ image: 'alpine', command: ['sleep', '60'] }] });
+
+describe('bearer tokens', () => {
+  it('are required: no token is a 401 in the error shape', async () => {
+    const reply = await call('GET', '/tasks');
+    expect(reply.status).toBe(401);
+    expectErrorShape({ ...(reply.body as object), request_id: 'x' }, 401);
+  });
+
+  it('are not needed for service-info', async () => {
+    expect((await call('GET', '/service-info')).status).toBe(200);
+  });
+
+  it('must be signed by the issuer, for this audience, and not expired', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('mallory').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(privateKey);
+    expect((await call('GET', '/tasks', forged)).status).toBe(401);
+    const issuer = stack.issuer;
+    expect(issuer).toBeDefined();
+    const expired = await issuer?.issue('alice', { ttlSeconds: -10 });
+    expect((await call('GET', '/tasks', expired)).status).toBe(401);
+    expect((await call('GET', '/tasks', 'not-a-jwt')).status).toBe(401);
+    const alg = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
+    const unsigned = `${alg}.${Buffer.from(JSON.stringify({ sub: 'mallory', iss: LOCAL_ISSUER, aud: LOCAL_AUDIENCE })).toString('base64url')}.`;
+    expect((await call('GET', '/tasks', unsigned)).status).toBe(401);
+  });
+
+  it('from `npm run token` are accepted', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'scripts/token.ts', 'cli-user'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, TES_DATA_DIR: dataDir },
+    });
+    expect((await call('GET', '/tasks', stdout.trim())).status).toBe(200);
+  });
+});
+
+describe('isolation between users', () => {
+  it("hides another user's tasks from get, cancel and every list", async () => {
+    const alice = (await stack.issuer?.issue('alice')) as string;
+    const bob = (await stack.issuer?.issue('bob')) as string;
+    const created = await call<{ id: string }>('POST', '/tasks', alice, sleeper());
+    expect(created.status).toBe(200);
+    const id = created.body.id;
+    expect((await call('GET', `/tasks/${id}`, alice)).status).toBe(200);
+    const foreign = await call('GET', `/tasks/${id}?view=FULL`, bob);
+    expect(foreign.status).toBe(404);
+    expect((await call('POST', `/tasks/${id}:cancel`, bob)).status).toBe(404);
+    expect((await call<TesTask>('GET', `/tasks/${id}`, alice)).body.state).not.toMatch(/CANCEL/);
+    for (const query of ['', '?view=FULL', '?state=RUNNING', '?state=QUEUED', '?tag_key=run', '?name_prefix=']) {
+      const list = await call<TesListTasksResponse>('GET', `/tasks${query}`, bob);
+      expect(list.body.tasks.map((t) => t.id)).not.toContain(id);
+    }
+    expect((await call<TesListTasksResponse>('GET', '/tasks', alice)).body.tasks.map((t) => t.id)).toContain(id);
+    await call('POST', `/tasks/${id}:cancel`, alice);
+  });
+});
