@@ -20,7 +20,7 @@ const spec: SandboxSpec = {
 describe('bubblewrap command line', () => {
   const args = bubblewrapArgs(spec);
   it('unshares user, PID, IPC, UTS and network namespaces and dies with its parent', () => {
-    for (const flag of ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent', '--new-session']) {
+    for (const flag of ['--unshare-user', '--disable-userns', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent', '--new-session']) {
       expect(args).toContain(flag);
     }
   });

@@ -60,7 +60,8 @@ function systemMounts(): string[] {
 }
 
 export function bubblewrapArgs(spec: SandboxSpec): string[] {
-  const args = ['--die-with-parent', '--new-session', '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+  // --disable-userns: no nested user namespace, so no way back to capabilities inside the sandbox.
+  const args = ['--die-with-parent', '--new-session', '--unshare-user', '--disable-userns', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
   if (!spec.network) args.push('--unshare-net');
   args.push(...systemMounts(), '--proc', '/proc', '--dev', '/dev');
   for (const file of spec.files) args.push('--ro-bind', file.host, file.path);

@@ -1,0 +1,84 @@
+/**
+ * Tasks that attack the local sandbox. Each must be contained, end in a terminal state with its
+ * exit code recorded, and leave the server serving.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TesTask } from '../lambdas/domain/tes.js';
+import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import { TesHttp } from './support/target.js';
+import { task, TERMINAL_STATES, waitForTerminal } from './support/tasks.js';
+
+let stack: LocalStack;
+let tes: TesHttp;
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0 });
+  tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function attack(script: string, timeoutMs = 60_000): Promise<{ task: TesTask; out: string; exit: number }> {
+  const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: 'alpine', command: ['/bin/sh', '-c', script] }] }));
+  expect(reply.status).toBe(200);
+  const done = await waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id, timeoutMs);
+  expect(TERMINAL_STATES).toContain(done.state);
+  const log = done.logs?.[0]?.logs[0];
+  expect(log?.exit_code, 'the exit code is recorded').toBeTypeOf('number');
+  // The server keeps serving.
+  expect((await tes.get('/service-info')).status).toBe(200);
+  return { task: done, out: `${log?.stdout ?? ''}${log?.stderr ?? ''}`, exit: log?.exit_code ?? -1 };
+}
+
+const escaped = (out: string) => out.includes('ESCAPED');
+
+describe('attacks from inside a task', () => {
+  it('cannot write to /', async () => {
+    const { out } = await attack('echo x > /evil && echo ESCAPED; mkdir /evil-dir && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+  });
+
+  it('cannot become root through setuid binaries', async () => {
+    const { out } = await attack('su -c "id -u" root </dev/null; /usr/bin/passwd -S root; [ "$(id -u)" = 0 ] && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+  });
+
+  it('cannot make a user namespace to get capabilities back', async () => {
+    const { out } = await attack('unshare -Ur id -u && echo ESCAPED; unshare -U true && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+  });
+
+  it('cannot open raw sockets', async () => {
+    const { out } = await attack(`perl -MSocket -e 'socket(my $s, PF_INET, SOCK_RAW, 1) and print "ESCAPED\\n"'; exit 0`);
+    expect(escaped(out)).toBe(false);
+  });
+
+  it('cannot mount anything', async () => {
+    const { out } = await attack('mkdir -p /tmp/m; mount -t tmpfs none /tmp/m && echo ESCAPED; mount --bind / /tmp/m && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+  });
+
+  it.each([
+    ['the TES server', () => `127.0.0.1:${stack.port}`],
+    ['the EC2 instance metadata service', () => '169.254.169.254:80'],
+    ['the ECS task metadata and credentials endpoint', () => '169.254.170.2:80'],
+    ['the internet', () => '1.1.1.1:443'],
+  ])('cannot reach %s', async (_what, address) => {
+    const { out } = await attack(`perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "${address()}", Timeout => 2) and print "ESCAPED\\n"'; exit 0`);
+    expect(escaped(out)).toBe(false);
+  });
+
+  it("cannot read the host's secrets, other processes or other tasks' files", async () => {
+    const { out } = await attack(
+      'for p in /etc/shadow /etc/ssh /root /var /srv /opt /work; do (cat "$p" || ls "$p") >/dev/null 2>&1 && echo "ESCAPED $p"; done; [ "$(ls /home)" = tes ] || echo ESCAPED-home; ls /tmp | grep . && echo ESCAPED-tmp; exit 0',
+    );
+    expect(escaped(out)).toBe(false);
+  });
+
+  it('cannot fill /tmp past its limit: the write fails, the task ends, the host is untouched', async () => {
+    const { out, exit, task } = await attack('dd if=/dev/zero of=/tmp/fill bs=1M count=1100 2>&1; echo "rc=$?"; exit 1');
+    expect(out).toMatch(/No space left on device/);
+    expect(exit).toBe(1);
+    expect(task.state).toBe('EXECUTOR_ERROR');
+  });
+});
