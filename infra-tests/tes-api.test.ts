@@ -2,33 +2,25 @@
  * The TES 1.1 API, black box: plain HTTP against TES_URL (or the local stack). Every operation,
  * view, error and the /v1 alias.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
 import { expectErrorShape, expectSpecResponse } from './support/spec-assertions.js';
-import { startTarget, TesHttp, type Target } from './support/target.js';
+import { useTarget } from './support/target.js';
 import { RUN_ID, task } from './support/tasks.js';
 
-let target: Target;
-let tes: TesHttp;
-beforeAll(async () => {
-  target = await startTarget();
-  tes = new TesHttp(target);
-});
-afterAll(async () => {
-  await target.close();
-});
+const suite = useTarget();
 
 const ACTIVE_OR_DONE = ['QUEUED', 'INITIALIZING', 'RUNNING', 'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR'];
 
 async function create(body: unknown): Promise<string> {
-  const reply = await tes.post<{ id: string }>('/tasks', body);
+  const reply = await suite.tes.post<{ id: string }>('/tasks', body);
   expect(reply.status, reply.text).toBe(200);
   return reply.body.id;
 }
 
 describe('GetServiceInfo', () => {
   it('describes a TES 1.1 service with storage and backend parameters, in spec shape only', async () => {
-    const reply = await tes.get<Record<string, unknown>>('/service-info');
+    const reply = await suite.tes.get<Record<string, unknown>>('/service-info');
     expect(reply.status).toBe(200);
     expectSpecResponse('tesServiceInfo', reply.body);
     expect(reply.body).toMatchObject({
@@ -39,7 +31,7 @@ describe('GetServiceInfo', () => {
   });
 
   it('answers at /v1 too', async () => {
-    const reply = await tes.request('GET', '/v1/service-info', undefined, { base: target.root });
+    const reply = await suite.tes.request('GET', '/v1/service-info', undefined, { base: suite.target.root });
     expect(reply.status).toBe(200);
     expectSpecResponse('tesServiceInfo', reply.body);
   });
@@ -47,7 +39,7 @@ describe('GetServiceInfo', () => {
 
 describe('CreateTask', () => {
   it('answers with the new id only', async () => {
-    const reply = await tes.post<{ id: string }>('/tasks', task({ name: 'create-basic' }));
+    const reply = await suite.tes.post<{ id: string }>('/tasks', task({ name: 'create-basic' }));
     expect(reply.status).toBe(200);
     expect(Object.keys(reply.body)).toEqual(['id']);
     expect(reply.body.id).toMatch(/^[0-9a-z]{26}$/);
@@ -56,7 +48,7 @@ describe('CreateTask', () => {
   it('ignores client-sent id, state, logs and creation_time', async () => {
     const id = await create({ ...task({ name: 'ignores' }), id: 'my-id', state: 'COMPLETE', logs: [{ bogus: 1 }], creation_time: 'yesterday' });
     expect(id).not.toBe('my-id');
-    const full = await tes.get<TesTask>(`/tasks/${id}?view=FULL`);
+    const full = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expect(ACTIVE_OR_DONE).toContain(full.body.state);
     expect(full.body.creation_time).not.toBe('yesterday');
     expect(Date.parse(full.body.creation_time ?? '')).not.toBeNaN();
@@ -64,7 +56,7 @@ describe('CreateTask', () => {
 
   it('drops fields the spec does not define', async () => {
     const id = await create({ ...task(), cpuCores: 8, executors: [{ image: 'alpine', command: ['true'], privileged: true }] });
-    const full = await tes.get<TesTask>(`/tasks/${id}?view=FULL`);
+    const full = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expectSpecResponse('tesTask', full.body);
     expect(JSON.stringify(full.body)).not.toContain('privileged');
     expect(JSON.stringify(full.body)).not.toContain('cpuCores');
@@ -73,31 +65,31 @@ describe('CreateTask', () => {
   it('accepts a content input of 1.5 MiB and returns it whole in the FULL view only', async () => {
     const content = 'ACGT'.repeat((1.5 * 1024 * 1024) / 4);
     const id = await create(task({ inputs: [{ path: '/data/genome.txt', content }, { path: '/data/small.txt', content: 'hi' }] }));
-    const full = await tes.get<TesTask>(`/tasks/${id}?view=FULL`);
+    const full = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expect(full.body.inputs?.[0]?.content).toBe(content);
     expect(full.body.inputs?.[1]?.content).toBe('hi');
-    const basic = await tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
+    const basic = await suite.tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
     expect(basic.body.inputs).toEqual([{ path: '/data/genome.txt' }, { path: '/data/small.txt' }]);
   });
 
   it('drops unsupported backend_parameters with a warning in the system logs', async () => {
     const id = await create(task({ resources: { backend_parameters: { VmSize: 'Standard_D64_v3', CPU_ARCHITECTURE: 'x86_64' } } }));
-    const full = await tes.get<TesTask>(`/tasks/${id}?view=FULL`);
+    const full = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expect(full.body.resources?.backend_parameters).toEqual({ cpu_architecture: 'x86_64' });
     expect(full.body.logs?.[0]?.system_logs).toEqual(expect.arrayContaining([expect.stringContaining('VmSize')]));
   });
 
   it('refuses unsupported backend_parameters with backend_parameters_strict', async () => {
-    const reply = await tes.post('/tasks', task({ resources: { backend_parameters: { VmSize: 'x' }, backend_parameters_strict: true } }));
+    const reply = await suite.tes.post('/tasks', task({ resources: { backend_parameters: { VmSize: 'x' }, backend_parameters_strict: true } }));
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
     expect(reply.text).toContain('VmSize');
   });
 
   it('is served at /v1 too', async () => {
-    const reply = await tes.request<{ id: string }>('POST', '/v1/tasks', task({ name: 'via-v1' }), { base: target.root });
+    const reply = await suite.tes.request<{ id: string }>('POST', '/v1/tasks', task({ name: 'via-v1' }), { base: suite.target.root });
     expect(reply.status).toBe(200);
-    const got = await tes.get<TesTask>(`/tasks/${reply.body.id}?view=BASIC`);
+    const got = await suite.tes.get<TesTask>(`/tasks/${reply.body.id}?view=BASIC`);
     expect(got.body.name).toBe('via-v1');
   });
 });
@@ -115,21 +107,21 @@ describe('CreateTask with bad input', () => {
     ['wildcards without path_prefix', { executors: [{ image: 'a', command: ['x'] }], outputs: [{ path: '/w/*.txt', url: 's3://bucket/o' }] }, ['outputs[0].path_prefix']],
   ];
   it.each(bad)('refuses %s with a 400 listing each problem by path', async (_what, body, paths) => {
-    const reply = await tes.post<{ details: { path: string }[] }>('/tasks', { ...(body as object), tags: { run: RUN_ID, bad: 'yes' } });
+    const reply = await suite.tes.post<{ details: { path: string }[] }>('/tasks', { ...(body as object), tags: { run: RUN_ID, bad: 'yes' } });
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
     expect(reply.body.details.map((d) => d.path)).toEqual(expect.arrayContaining(paths));
   });
 
   it('refuses malformed JSON with a 400', async () => {
-    const reply = await tes.request('POST', '/tasks', undefined, { raw: '{"executors": [' });
+    const reply = await suite.tes.request('POST', '/tasks', undefined, { raw: '{"executors": [' });
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
     expect(reply.body).toMatchObject({ code: 'INVALID_JSON' });
   });
 
   it('refuses a body over 5 MiB with a 413', async () => {
-    const reply = await tes.request('POST', '/tasks', undefined, {
+    const reply = await suite.tes.request('POST', '/tasks', undefined, {
       raw: JSON.stringify(task({ inputs: [{ path: '/big', content: 'x'.repeat(6 * 1024 * 1024) }] })),
     });
     expect(reply.status).toBe(413);
@@ -137,7 +129,7 @@ describe('CreateTask with bad input', () => {
   });
 
   it('stores nothing for a refused task', async () => {
-    const reply = await tes.get<{ tasks: unknown[] }>(`/tasks?tag_key=run&tag_value=${RUN_ID}&tag_key=bad`);
+    const reply = await suite.tes.get<{ tasks: unknown[] }>(`/tasks?tag_key=run&tag_value=${RUN_ID}&tag_key=bad`);
     expect(reply.status).toBe(200);
     expect(reply.body.tasks).toEqual([]);
   });
@@ -160,18 +152,18 @@ describe('GetTask', () => {
   });
 
   it('shows only id and state by default (MINIMAL)', async () => {
-    const reply = await tes.get<TesTask>(`/tasks/${id}`);
+    const reply = await suite.tes.get<TesTask>(`/tasks/${id}`);
     expect(reply.status).toBe(200);
     expect(Object.keys(reply.body).sort()).toEqual(['id', 'state']);
     expect(reply.body.id).toBe(id);
   });
 
   it('shows MINIMAL when asked', async () => {
-    expect(Object.keys((await tes.get<TesTask>(`/tasks/${id}?view=MINIMAL`)).body).sort()).toEqual(['id', 'state']);
+    expect(Object.keys((await suite.tes.get<TesTask>(`/tasks/${id}?view=MINIMAL`)).body).sort()).toEqual(['id', 'state']);
   });
 
   it('shows BASIC without content, stdout, stderr or system logs', async () => {
-    const reply = await tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
+    const reply = await suite.tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
     expectSpecResponse('tesTask', reply.body);
     expect(reply.body).toMatchObject({ id, name: 'views', description: 'all the fields', volumes: ['/vol/shared'], resources: { cpu_cores: 2 } });
     expect(reply.body.inputs?.[0]).toEqual({ path: '/in/a.txt' });
@@ -180,26 +172,26 @@ describe('GetTask', () => {
   });
 
   it('shows FULL with input content', async () => {
-    const reply = await tes.get<TesTask>(`/tasks/${id}?view=FULL`);
+    const reply = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expectSpecResponse('tesTask', reply.body);
     expect(reply.body.inputs?.[0]?.content).toBe('secret');
     expect(reply.body.outputs).toEqual([{ path: '/out/*.txt', path_prefix: '/out', url: 's3://some-bucket/out' }]);
   });
 
   it('is served at /v1 too', async () => {
-    const reply = await tes.request<TesTask>('GET', `/v1/tasks/${id}?view=BASIC`, undefined, { base: target.root });
+    const reply = await suite.tes.request<TesTask>('GET', `/v1/tasks/${id}?view=BASIC`, undefined, { base: suite.target.root });
     expect(reply.status).toBe(200);
     expect(reply.body.name).toBe('views');
   });
 
   it('answers 404 for an unknown id', async () => {
-    const reply = await tes.get('/tasks/01nonexistent0000000000000');
+    const reply = await suite.tes.get('/tasks/01nonexistent0000000000000');
     expect(reply.status).toBe(404);
     expectErrorShape(reply.body, 404);
   });
 
   it('refuses an unknown view with a 400', async () => {
-    const reply = await tes.get(`/tasks/${id}?view=EVERYTHING`);
+    const reply = await suite.tes.get(`/tasks/${id}?view=EVERYTHING`);
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
   });
@@ -211,46 +203,46 @@ describe('CancelTask', () => {
 
   it('cancels an active task: 200 with an empty object, then CANCELING or CANCELED', async () => {
     const id = await create(long({ name: 'to-cancel' }));
-    const reply = await tes.post(`/tasks/${id}:cancel`);
+    const reply = await suite.tes.post(`/tasks/${id}:cancel`);
     expect(reply.status).toBe(200);
     expect(reply.body).toEqual({});
-    const after = await tes.get<TesTask>(`/tasks/${id}`);
+    const after = await suite.tes.get<TesTask>(`/tasks/${id}`);
     expect(['CANCELING', 'CANCELED']).toContain(after.body.state);
   });
 
   it('accepts the URL-encoded %3Acancel', async () => {
     const id = await create(long());
-    expect((await tes.post(`/tasks/${id}%3Acancel`)).status).toBe(200);
-    expect(['CANCELING', 'CANCELED']).toContain((await tes.get<TesTask>(`/tasks/${id}`)).body.state);
+    expect((await suite.tes.post(`/tasks/${id}%3Acancel`)).status).toBe(200);
+    expect(['CANCELING', 'CANCELED']).toContain((await suite.tes.get<TesTask>(`/tasks/${id}`)).body.state);
   });
 
   it('is a 200 no-op on a task that already ended', async () => {
     const id = await create(long());
-    await tes.post(`/tasks/${id}:cancel`);
-    const before = (await tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body;
-    const again = await tes.post(`/tasks/${id}:cancel`);
+    await suite.tes.post(`/tasks/${id}:cancel`);
+    const before = (await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body;
+    const again = await suite.tes.post(`/tasks/${id}:cancel`);
     expect(again.status).toBe(200);
     expect(again.body).toEqual({});
-    expect((await tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body.state).toBe(before.state);
+    expect((await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body.state).toBe(before.state);
   });
 
   it('answers 404 for an unknown id', async () => {
-    const reply = await tes.post('/tasks/01nonexistent0000000000000:cancel');
+    const reply = await suite.tes.post('/tasks/01nonexistent0000000000000:cancel');
     expect(reply.status).toBe(404);
     expectErrorShape(reply.body, 404);
   });
 
   it('answers 404 to a POST on a task without :cancel', async () => {
     const id = await create(task());
-    const reply = await tes.post(`/tasks/${id}`);
+    const reply = await suite.tes.post(`/tasks/${id}`);
     expect(reply.status).toBe(404);
     expectErrorShape(reply.body, 404);
   });
 
   it('is served at /v1 too', async () => {
     const id = await create(long());
-    expect((await tes.request('POST', `/v1/tasks/${id}:cancel`, undefined, { base: target.root })).status).toBe(200);
-    expect(['CANCELING', 'CANCELED']).toContain((await tes.get<TesTask>(`/tasks/${id}`)).body.state);
+    expect((await suite.tes.request('POST', `/v1/tasks/${id}:cancel`, undefined, { base: suite.target.root })).status).toBe(200);
+    expect(['CANCELING', 'CANCELED']).toContain((await suite.tes.get<TesTask>(`/tasks/${id}`)).body.state);
   });
 });
 
@@ -260,7 +252,7 @@ describe('routes that are not TES operations', () => {
     ['DELETE', '/tasks'],
     ['GET', '/tasks/a/b'],
   ])('%s %s answers 404 in the error shape', async (method, path) => {
-    const reply = await tes.request(method, path);
+    const reply = await suite.tes.request(method, path);
     expect(reply.status).toBe(404);
     expectErrorShape(reply.body, 404);
   });

@@ -2,30 +2,22 @@
  * ListTasks, black box: filters (name_prefix, state, tags with the spec's truth table, all ANDed),
  * views, page sizes and a paging walk with no duplicates, no gaps, newest first.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { expectErrorShape, expectSpecResponse } from './support/spec-assertions.js';
-import { startTarget, TesHttp, type Target } from './support/target.js';
+import { useTarget } from './support/target.js';
 import { RUN_ID, task, waitForTerminal } from './support/tasks.js';
 
-let target: Target;
-let tes: TesHttp;
-beforeAll(async () => {
-  target = await startTarget();
-  tes = new TesHttp(target);
-});
-afterAll(async () => {
-  await target.close();
-});
+const suite = useTarget();
 
 async function create(body: TesTask): Promise<string> {
-  const reply = await tes.post<{ id: string }>('/tasks', body);
+  const reply = await suite.tes.post<{ id: string }>('/tasks', body);
   expect(reply.status, reply.text).toBe(200);
   return reply.body.id;
 }
 
 async function list(query: string): Promise<TesListTasksResponse> {
-  const reply = await tes.get<TesListTasksResponse>(`/tasks?${query}`);
+  const reply = await suite.tes.get<TesListTasksResponse>(`/tasks?${query}`);
   expect(reply.status, reply.text).toBe(200);
   expectSpecResponse('tesListTasksResponse', reply.body, /view=(BASIC|FULL)/.test(query) ? 'FULL' : 'MINIMAL');
   return reply.body;
@@ -82,7 +74,7 @@ describe('ListTasks filters', () => {
   it('combines name_prefix, state and tags with AND', async () => {
     expect(await found('name_prefix=alpha&tag_key=color&tag_value=red')).toEqual([ids['alpha']]);
     // Tasks run: wait until alpha's state no longer changes before filtering on it.
-    const state = (await waitForTerminal((path) => tes.get<TesTask>(path), ids['alpha'] as string)).state as string;
+    const state = (await waitForTerminal((path) => suite.tes.get<TesTask>(path), ids['alpha'] as string)).state as string;
     const other = state === 'COMPLETE' ? 'QUEUED' : 'COMPLETE';
     expect(await found(`name_prefix=alpha&tag_key=color&tag_value=red&state=${state}`)).toEqual([ids['alpha']]);
     expect(await found(`name_prefix=alpha&tag_key=color&tag_value=red&state=${other}`)).toEqual([]);
@@ -91,14 +83,14 @@ describe('ListTasks filters', () => {
 
   it('filters by state', async () => {
     const canceled = await create(task({ name: 'state-filter', tags: { group: 'filters' }, executors: [{ image: 'alpine', command: ['sleep', '120'] }] }));
-    await tes.post(`/tasks/${canceled}:cancel`);
-    const state = (await waitForTerminal((path) => tes.get<TesTask>(path), canceled)).state as string;
+    await suite.tes.post(`/tasks/${canceled}:cancel`);
+    const state = (await waitForTerminal((path) => suite.tes.get<TesTask>(path), canceled)).state as string;
     expect(await found(`state=${state}`)).toContain(canceled);
     expect(await found('state=COMPLETE')).not.toContain(canceled);
   });
 
   it('refuses an unknown state with a 400', async () => {
-    const reply = await tes.get('/tasks?state=FINISHED');
+    const reply = await suite.tes.get('/tasks?state=FINISHED');
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
   });
@@ -127,7 +119,7 @@ describe('ListTasks views', () => {
   });
 
   it('refuses an unknown view with a 400', async () => {
-    expect((await tes.get(`/tasks?${query}&view=HUGE`)).status).toBe(400);
+    expect((await suite.tes.get(`/tasks?${query}&view=HUGE`)).status).toBe(400);
   });
 });
 
@@ -164,29 +156,29 @@ describe('ListTasks paging', () => {
   });
 
   it('refuses a negative page_size with a 400', async () => {
-    expect((await tes.get(`/tasks?${query}&page_size=-3`)).status).toBe(400);
+    expect((await suite.tes.get(`/tasks?${query}&page_size=-3`)).status).toBe(400);
   });
 
   it('refuses a tampered page token with a 400', async () => {
     const token = (await list(`${query}&page_size=2`)).next_page_token as string;
     const tampered = `${token.slice(0, 5)}${token[5] === 'A' ? 'B' : 'A'}${token.slice(6)}`;
-    const reply = await tes.get(`/tasks?${query}&page_size=2&page_token=${encodeURIComponent(tampered)}`);
+    const reply = await suite.tes.get(`/tasks?${query}&page_size=2&page_token=${encodeURIComponent(tampered)}`);
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
   });
 
   it('refuses a page token used with different filters', async () => {
     const token = (await list(`${query}&page_size=2`)).next_page_token as string;
-    const reply = await tes.get(`/tasks?${scope}&page_size=2&page_token=${encodeURIComponent(token)}`);
+    const reply = await suite.tes.get(`/tasks?${scope}&page_size=2&page_token=${encodeURIComponent(token)}`);
     expect(reply.status).toBe(400);
   });
 
   it('refuses garbage as a page token', async () => {
-    expect((await tes.get('/tasks?page_token=not-a-token')).status).toBe(400);
+    expect((await suite.tes.get('/tasks?page_token=not-a-token')).status).toBe(400);
   });
 
   it('is served at /v1 too', async () => {
-    const reply = await tes.request<TesListTasksResponse>('GET', `/v1/tasks?${query}&page_size=3`, undefined, { base: target.root });
+    const reply = await suite.tes.request<TesListTasksResponse>('GET', `/v1/tasks?${query}&page_size=3`, undefined, { base: suite.target.root });
     expect(reply.status).toBe(200);
     expect(reply.body.tasks.map((t) => t.id)).toEqual([...created].reverse().slice(0, 3));
   });

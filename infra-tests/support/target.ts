@@ -3,6 +3,7 @@
  * black-box suites speak plain HTTP to it, with `Authorization: Bearer $TES_TOKEN` when given.
  * Without it they start the local stack in memory on a free loopback port.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.js';
 
 export interface Target {
@@ -65,4 +66,22 @@ export class TesHttp {
   post<T = unknown>(path: string, body?: unknown): Promise<Reply<T>> {
     return this.request<T>('POST', path, body);
   }
+}
+
+export interface Suite {
+  target: Target;
+  tes: TesHttp;
+}
+
+/** Starts the TES under test before a file's tests and stops it after them. */
+export function useTarget(): Suite {
+  const suite = {} as Suite;
+  beforeAll(async () => {
+    suite.target = await startTarget();
+    suite.tes = new TesHttp(suite.target);
+  });
+  afterAll(async () => {
+    await suite.target?.close();
+  });
+  return suite;
 }
