@@ -36,7 +36,7 @@ export function suppressWithReasons(stateful: Stack, service: Stack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason: 'Executor task definitions are registered at run time (one per image and layout, family tes-<hash>), and the tasks run from them are only known once started.',
-      appliesTo: [regex('^Resource::arn:aws:ecs:.*:task-definition\\/tes-\\*$'), regex('^Resource::arn:aws:ecs:.*:task\\/.*\\/\\*$')],
+      appliesTo: [regex('^Resource::arn:(aws|<AWS::Partition>):ecs:.*:task-definition\\/tes-\\*$'), regex('^Resource::arn:(aws|<AWS::Partition>):ecs:.*:task\\/.*\\/\\*$')],
     },
     {
       id: 'AwsSolutions-IAM5',

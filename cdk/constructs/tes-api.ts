@@ -9,6 +9,7 @@ import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apiga
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -25,6 +26,8 @@ export interface TesApiProps {
   table: dynamodb.ITableV2;
   bucket: s3.IBucket;
   stateMachine: sfn.IStateMachine;
+  /** The executors' cluster: CancelTask stops a canceled task's Fargate tasks there. */
+  cluster: ecs.ICluster;
   pageTokenSecret: secretsmanager.ISecret;
   removalPolicy: RemovalPolicy;
 }
@@ -42,6 +45,7 @@ export class TesApi extends Construct {
       TES_TABLE_NAME: table.tableName,
       TES_BUCKET: bucket.bucketName,
       TES_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      TES_CLUSTER_ARN: props.cluster.clusterArn,
       TES_PAGE_TOKEN_SECRET: props.pageTokenSecret.secretValue.unsafeUnwrap(),
       TES_SERVICE_ENVIRONMENT: 'prod',
       POWERTOOLS_SERVICE_NAME: 'tes-api',
@@ -138,6 +142,7 @@ export class TesApi extends Construct {
     allow(get('CreateTask'), ['states:StartExecution'], [stateMachine.stateMachineArn]);
     const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${Stack.of(this).splitArn(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName ?? ''}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     allow(get('CancelTask'), ['states:StopExecution'], [executions]);
+    allow(get('CancelTask'), ['ecs:StopTask'], [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${props.cluster.clusterName}/*` })]);
 
     new CfnOutput(this, 'ApiUrl', { value: `${this.api.apiEndpoint}/ga4gh/tes/v1`, description: 'The TES base URL' });
   }

@@ -146,6 +146,12 @@ describe('IAM', () => {
     }
   });
 
+  it('lets CancelTask stop Fargate tasks only in the executors’ cluster', () => {
+    const stop = statementsOf(service).filter(({ policy, statement }) => policy.startsWith('TesApiCancelTask') && actions(statement).includes('ecs:StopTask'));
+    expect(stop).toHaveLength(1);
+    expect(JSON.stringify(stop[0]?.statement.Resource)).toContain('TesExecutorsCluster');
+  });
+
   it('lets the state machine run only this stack’s executor task definitions, in its cluster', () => {
     const runTask = statementsOf(service).find(({ statement }) => actions(statement).includes('ecs:RunTask'));
     expect(JSON.stringify(runTask?.statement.Resource)).toContain(':task-definition/tes-*');

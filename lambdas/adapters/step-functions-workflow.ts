@@ -10,6 +10,7 @@ import {
   StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { WorkflowPort } from '../ports/workflow.js';
 
 /** The execution ARN of a task, derived from the state machine ARN and the task id. */
@@ -24,6 +25,8 @@ export class StepFunctionsWorkflow implements WorkflowPort {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
+    /** To stop a canceled task's Fargate tasks ourselves, not only through StopExecution. */
+    private readonly ecs?: { client: ECSClient; cluster: string },
   ) {}
 
   async start(taskId: string): Promise<void> {
@@ -51,7 +54,7 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     }
   }
 
-  async stop(taskId: string, reason: string): Promise<'stopped' | 'stopping'> {
+  async stop(taskId: string, reason: string, running?: { ecsTaskArns: string[] }): Promise<'stopped' | 'stopping'> {
     try {
       await this.client.send(
         new StopExecutionCommand({
@@ -63,8 +66,19 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     } catch (error) {
       if (!(error instanceof ExecutionDoesNotExist)) throw error;
     }
-    // Executor containers are stopped by the workflow's own teardown; until that exists the
-    // execution ending is all there is to wait for.
-    return 'stopped';
+    // Step Functions tries to stop the ECS task a `.sync` state started, but does not promise it:
+    // stop every Fargate task of the task's runs ourselves. CANCELED then follows the ECS STOPPED event.
+    const arns = running?.ecsTaskArns ?? [];
+    if (this.ecs === undefined || arns.length === 0) return 'stopped';
+    const ecs = this.ecs;
+    await Promise.all(
+      arns.map((task) =>
+        ecs.client.send(new StopTaskCommand({ cluster: ecs.cluster, task, reason: reason.slice(0, 255) })).catch((error: unknown) => {
+          // Already stopped or gone: nothing left to stop.
+          if ((error as { name?: string }).name !== 'InvalidParameterException') throw error;
+        }),
+      ),
+    );
+    return 'stopping';
   }
 }

@@ -5,6 +5,7 @@
  * | TES_TABLE_NAME | the task table |
  * | TES_BUCKET | the bucket for large task content and logs |
  * | TES_STATE_MACHINE_ARN | the task workflow |
+ * | TES_CLUSTER_ARN | the executors' cluster (CancelTask stops their Fargate tasks) |
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
  * | TES_ALLOWED_IMAGE_PREFIXES | comma-separated image prefixes executors may use (empty: any) |
@@ -15,6 +16,7 @@
 import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import type { AdmissionPolicy } from '../domain/task-request.js';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
@@ -33,6 +35,8 @@ export interface CloudConfig {
   caller: CallerOptions;
   serviceInfo: ServiceInfoConfig;
   admission: AdmissionPolicy;
+  /** The executors' ECS cluster, so CancelTask can stop their Fargate tasks. */
+  clusterArn?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -118,6 +122,7 @@ export function configFromEnv(env: Env): CloudConfig {
     caller: anonymousOwner === undefined ? {} : { anonymousOwner },
     serviceInfo: serviceInfoFromEnv(env, [`s3://${bucket}/`]),
     admission: admissionFromEnv(env),
+    ...(optional(env, 'TES_CLUSTER_ARN') === undefined ? {} : { clusterArn: optional(env, 'TES_CLUSTER_ARN') }),
   };
 }
 
@@ -126,7 +131,11 @@ export function cloudDeps(config: CloudConfig): TesDeps {
   return {
     store: new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName),
     objects: new S3ObjectStore(s3Client(config.aws), config.bucket),
-    workflow: new StepFunctionsWorkflow(stepFunctionsClient(config.aws), config.stateMachineArn),
+    workflow: new StepFunctionsWorkflow(
+      stepFunctionsClient(config.aws),
+      config.stateMachineArn,
+      config.clusterArn === undefined ? undefined : { client: new ECSClient({ region: config.aws.region }), cluster: config.clusterArn },
+    ),
     clock: systemClock,
     ids: ulidIds,
     pageTokens: new PageTokens(config.pageTokenSecret),

@@ -7,8 +7,9 @@ export interface WorkflowPort {
   /**
    * Stops the task's workflow and whatever it runs. `stopped` means nothing of the task is left
    * running; `stopping` means teardown continues and the task becomes CANCELED when it is seen.
+   * `running` names the ECS tasks the task's runs started, when known, so they are stopped too.
    */
-  stop(taskId: string, reason: string): Promise<'stopped' | 'stopping'>;
+  stop(taskId: string, reason: string, running?: { ecsTaskArns: string[] }): Promise<'stopped' | 'stopping'>;
   /** Whether the task's workflow is running, has ended, or does not exist (for the reconciler). */
   status(taskId: string): Promise<'running' | 'ended' | 'absent'>;
 }

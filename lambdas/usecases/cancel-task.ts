@@ -14,7 +14,11 @@ export async function cancelTask(deps: TesDeps, owner: string, id: string): Prom
   if (!isCancelable(read.state)) return {};
   const canceling = await moveTask(deps, read, 'CANCELING');
   if (canceling.state !== 'CANCELING') return {};
-  const outcome = await deps.workflow.stop(id, `canceled by ${owner}`);
+  // The ECS tasks the task's runs started, as the workflow noted them in the attempt's metadata.
+  const ecsTaskArns = Object.entries(canceling.logs.at(-1)?.metadata ?? {})
+    .filter(([key]) => key.startsWith('ecs_task_'))
+    .map(([, arn]) => arn);
+  const outcome = await deps.workflow.stop(id, `canceled by ${owner}`, { ecsTaskArns });
   if (outcome === 'stopped') await moveTask(deps, canceling, 'CANCELED');
   return {};
 }
