@@ -80,18 +80,6 @@ export class TaskNotFoundError extends NotFoundError {
   }
 }
 
-export class MethodNotAllowedError extends HttpError {
-  constructor(method: string, path: string) {
-    super(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
-  }
-}
-
-export class ConflictError extends HttpError {
-  constructor(message: string) {
-    super(409, 'CONFLICT', message);
-  }
-}
-
 export class PayloadTooLargeError extends HttpError {
   constructor(limitBytes: number) {
     super(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limitBytes} bytes`);
