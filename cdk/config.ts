@@ -2,6 +2,8 @@
  * The deployment's configuration, read from CDK context (`cdk.json`, `-c key=value`). Every key is
  * documented in the README's configuration table; defaults are the hardened choice.
  */
+import { ADMISSION_SETTINGS, admissionFromEnv } from '../lambdas/domain/admission.js';
+
 export type Auth = 'cognito' | 'oidc' | 'none';
 export type ExecutorEgress = 'none' | 's3' | 'internet';
 
@@ -12,12 +14,8 @@ export interface TesConfig {
   oidcAudience?: string[];
   /** Numeric uid:gid every executor runs as. */
   executorUser: string;
-  /** Image prefixes executors may use; empty allows any. */
-  allowedImagePrefixes: string[];
-  /** The most one task may ask for; unset means Fargate's limits (16 vCPU, 120 GB, 200 GB). */
-  maxCpuCores?: number;
-  maxRamGb?: number;
-  maxDiskGb?: number;
+  /** The admission policy as the API's environment (ADMISSION_SETTINGS: one context key per variable). */
+  admission: Record<string, string>;
   /** What executors may reach: nothing, S3 (through the gateway endpoint), or the internet (a NAT gateway). */
   executorEgress: ExecutorEgress;
   /** Whether `preemptible` tasks may run on Fargate Spot. */
@@ -47,6 +45,25 @@ function bool(value: unknown, fallback: boolean): boolean {
   return value === true || value === 'true';
 }
 
+/** The admission settings given as context, as the API's variables, checked by the API's own parser. */
+function admissionEnvironment(context: Context): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const setting of Object.values(ADMISSION_SETTINGS)) {
+    const raw = context(setting.context);
+    if (raw === undefined || raw === '') continue;
+    const scalar = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean';
+    environment[setting.env] = Array.isArray(raw) ? raw.map((item) => String(item)).join(',') : scalar ? String(raw) : JSON.stringify(raw);
+  }
+  try {
+    admissionFromEnv(environment);
+  } catch (error) {
+    const message = (error as Error).message;
+    const setting = Object.values(ADMISSION_SETTINGS).find((s) => message.startsWith(s.env));
+    throw new Error(setting === undefined ? message : `context ${setting.context}${message.slice(setting.env.length)}`, { cause: error });
+  }
+  return environment;
+}
+
 /** Reads and checks the configuration; throws naming the key that is wrong. */
 export function readConfig(context: Context): TesConfig {
   const auth = (context('auth') ?? 'cognito') as Auth;
@@ -59,7 +76,7 @@ export function readConfig(context: Context): TesConfig {
   const config: TesConfig = {
     auth,
     executorUser,
-    allowedImagePrefixes: list(context('allowedImagePrefixes')),
+    admission: admissionEnvironment(context),
     executorEgress: egress,
     spotAllowed: bool(context('spotAllowed'), true),
     dataBuckets: list(context('dataBuckets')),
@@ -76,13 +93,6 @@ export function readConfig(context: Context): TesConfig {
     }
     config.oidcIssuer = issuer;
     config.oidcAudience = audience;
-  }
-  for (const key of ['maxCpuCores', 'maxRamGb', 'maxDiskGb'] as const) {
-    const raw = context(key);
-    if (raw === undefined) continue;
-    const value = Number(raw);
-    if (!(value > 0)) throw new Error(`context ${key} must be a positive number, not ${JSON.stringify(raw)}`);
-    config[key] = value;
   }
   const email = context('alarmEmail');
   if (typeof email === 'string' && email !== '') config.alarmEmail = email;

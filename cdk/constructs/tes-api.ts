@@ -50,10 +50,7 @@ export class TesApi extends Construct {
       TES_SERVICE_ENVIRONMENT: 'prod',
       POWERTOOLS_SERVICE_NAME: 'tes-api',
     };
-    if (config.allowedImagePrefixes.length > 0) environment['TES_ALLOWED_IMAGE_PREFIXES'] = config.allowedImagePrefixes.join(',');
-    if (config.maxCpuCores !== undefined) environment['TES_MAX_CPU_CORES'] = String(config.maxCpuCores);
-    if (config.maxRamGb !== undefined) environment['TES_MAX_RAM_GB'] = String(config.maxRamGb);
-    if (config.maxDiskGb !== undefined) environment['TES_MAX_DISK_GB'] = String(config.maxDiskGb);
+    Object.assign(environment, config.admission);
     if (config.auth === 'none') {
       environment['TES_ANONYMOUS_OWNER'] = 'anonymous';
       Annotations.of(this).addWarningV2('tes:auth-none', 'auth=none: anyone who can reach the API can submit and see every task. Use it only behind a private network.');

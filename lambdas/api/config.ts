@@ -8,14 +8,13 @@
  * | TES_CLUSTER_ARN | the executors' cluster (CancelTask stops their Fargate tasks) |
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
- * | TES_ALLOWED_IMAGE_PREFIXES | comma-separated image prefixes executors may use (empty: any) |
- * | TES_MAX_CPU_CORES, TES_MAX_RAM_GB, TES_MAX_DISK_GB | the most a task may ask for |
+ * | TES_ALLOWED_IMAGE_PREFIXES, TES_MAX_* | the admission policy (lambdas/domain/admission.ts) |
  * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
  * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
  */
 import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
-import type { AdmissionPolicy } from '../domain/task-request.js';
+import { admissionFromEnv, type AdmissionPolicy } from '../domain/admission.js';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
@@ -50,30 +49,6 @@ function required(env: Env, name: string): string {
 function optional(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
-}
-
-/**
- * The admission policy: TES_ALLOWED_IMAGE_PREFIXES (comma-separated; empty allows any image) and
- * TES_MAX_CPU_CORES, TES_MAX_RAM_GB, TES_MAX_DISK_GB (unset: Fargate's own limits).
- */
-export function admissionFromEnv(env: Env): AdmissionPolicy {
-  const policy: AdmissionPolicy = {
-    allowedImagePrefixes: (env['TES_ALLOWED_IMAGE_PREFIXES'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
-  };
-  const limit = (name: string): number | undefined => {
-    const raw = optional(env, name);
-    if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!(value > 0)) throw new Error(`${name} must be a positive number, not ${raw}`);
-    return value;
-  };
-  const cpu = limit('TES_MAX_CPU_CORES');
-  const ram = limit('TES_MAX_RAM_GB');
-  const disk = limit('TES_MAX_DISK_GB');
-  if (cpu !== undefined) policy.maxCpuCores = cpu;
-  if (ram !== undefined) policy.maxRamGb = ram;
-  if (disk !== undefined) policy.maxDiskGb = disk;
-  return policy;
 }
 
 /** service-info fields from TES_SERVICE_* variables, with the product's defaults. */

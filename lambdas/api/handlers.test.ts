@@ -17,6 +17,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { RecordingWorkflow } from '../local/local-workflow.js';
 import { cancelTask } from './cancel-task.js';
+import { DEFAULT_ADMISSION } from '../domain/admission.js';
 import { createTask } from './create-task.js';
 import { getTask } from './get-task.js';
 import type { ApiEvent, ApiResult } from './http.js';
@@ -153,6 +154,23 @@ describe('failures', () => {
     const task = full.body as unknown as TesTask;
     expect(task.state).toBe('SYSTEM_ERROR');
     expect(task.logs?.[0]?.system_logs).toEqual([expect.stringContaining('ThrottlingException')]);
+  });
+
+  it('refuses a task the admission policy forbids with the rule and field, storing and starting nothing', async () => {
+    wiring.deps.admission = { ...DEFAULT_ADMISSION, allowedImagePrefixes: ['public.ecr.aws/'], maxDiskGb: 10 };
+    const before = (await table.store.listSummaries({ owner: 'lena', limit: 10 })).entries.length;
+    const refused = { executors: [{ image: 'docker.io/x/miner', command: ['mine'] }], resources: { disk_gb: 50 } };
+    const result = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify(refused), sub: 'lena' }));
+    expect(result.status).toBe(400);
+    expect(result.body).toMatchObject({
+      code: 'INVALID_TASK',
+      details: [
+        expect.objectContaining({ path: 'resources.disk_gb', rule: 'max_disk_gb' }),
+        expect.objectContaining({ path: 'executors[0].image', rule: 'allowed_image_prefixes' }),
+      ],
+    });
+    expect((await table.store.listSummaries({ owner: 'lena', limit: 10 })).entries.length).toBe(before);
+    expect(workflow.started).toEqual([]);
   });
 
   it('answers 503 and stores nothing when tasks cannot run here', async () => {

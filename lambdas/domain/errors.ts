@@ -10,6 +10,8 @@
 export interface Problem {
   path: string;
   message: string;
+  /** The admission rule the request breaks, when it is one (`max_disk_gb`, `reserved_paths`). */
+  rule?: string;
 }
 
 export interface ErrorBody {

@@ -5,10 +5,16 @@
  * one executor leaves in a volume the next one finds there.
  */
 import type { Problem } from './errors.js';
+import { EXECUTOR_HOME, SCRATCH_PATH } from './task-definition.js';
 import type { TesTask } from './tes.js';
 
 /** Where nothing may be mounted: it would hide the image's own system or the kernel's files. */
-const RESERVED = ['/', '/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/proc', '/sys', '/dev', '/run'];
+const SYSTEM = ['/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/proc', '/sys', '/dev', '/run'];
+/**
+ * What the runtime itself uses: the staging containers' scratch volume, their code (/opt/tes) and
+ * Node (/nodejs, distroless), and the executor's tmpfs home. A task volume there would hide them.
+ */
+const RUNTIME = [SCRATCH_PATH, '/opt/tes', '/nodejs', EXECUTOR_HOME];
 
 const WILDCARD = /[*?[]/;
 
@@ -64,14 +70,18 @@ function isWithin(path: string, dir: string): boolean {
   return dir === '/' ? true : path === dir || path.startsWith(`${dir}/`);
 }
 
-/** Problems with where a task's files would be mounted (a file directly in `/`, a system directory). */
+/** Problems with where a task's files would be mounted (a file directly in `/`, a reserved directory). */
 export function mountProblems(task: TesTask): Problem[] {
   const problems: Problem[] = [];
   for (const { dir, field } of mountSources(task)) {
+    const system = SYSTEM.find((reserved) => isWithin(dir, reserved));
+    const runtime = RUNTIME.find((reserved) => isWithin(dir, reserved));
     if (dir === '/') {
-      problems.push({ path: field, message: 'must be inside a directory (for example /data/...), not directly under /' });
-    } else if (RESERVED.some((reserved) => reserved !== '/' && isWithin(dir, reserved))) {
-      problems.push({ path: field, message: `must not be under a system directory (${RESERVED.slice(1).join(', ')})` });
+      problems.push({ path: field, message: 'must be inside a directory (for example /data/...), not directly under /', rule: 'reserved_paths' });
+    } else if (system !== undefined) {
+      problems.push({ path: field, message: `must not be under a system directory (${SYSTEM.join(', ')})`, rule: 'reserved_paths' });
+    } else if (runtime !== undefined) {
+      problems.push({ path: field, message: `must not be under ${runtime}, which the runtime reserves (${RUNTIME.join(', ')})`, rule: 'reserved_paths' });
     }
   }
   return problems;

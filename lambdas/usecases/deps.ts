@@ -1,6 +1,6 @@
 import type { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
-import type { AdmissionPolicy } from '../domain/task-request.js';
+import type { AdmissionPolicy } from '../domain/admission.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
 import type { LogStore } from '../ports/log-store.js';

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../cdk/config.js';
+
+const from = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('the deployment configuration', () => {
+  it('defaults to the hardened choices', () => {
+    const config = readConfig(from({}));
+    expect(config).toMatchObject({ auth: 'cognito', executorUser: '1000:1000', executorEgress: 's3', admission: {}, removalPolicy: 'retain', guardDuty: true });
+  });
+
+  it("turns the admission policy's context keys into the API's variables", () => {
+    const config = readConfig(
+      from({ allowedImagePrefixes: ['public.ecr.aws/', 'quay.io/'], maxCpuCores: 4, maxRamGb: '16', maxExecutors: 20, maxContentBytes: 65536 }),
+    );
+    expect(config.admission).toEqual({
+      TES_ALLOWED_IMAGE_PREFIXES: 'public.ecr.aws/,quay.io/',
+      TES_MAX_CPU_CORES: '4',
+      TES_MAX_RAM_GB: '16',
+      TES_MAX_EXECUTORS: '20',
+      TES_MAX_CONTENT_BYTES: '65536',
+    });
+  });
+
+  it('refuses a bad admission setting at synth, naming the context key', () => {
+    expect(() => readConfig(from({ maxDiskGb: 'plenty' }))).toThrow('context maxDiskGb must be a positive number, not "plenty"');
+    expect(() => readConfig(from({ maxExecutorBytes: 9000 }))).toThrow('context maxExecutorBytes must be at most 6144');
+  });
+
+  it('refuses a root executor user and unknown auth or egress', () => {
+    expect(() => readConfig(from({ executorUser: '0:0' }))).toThrow(/non-root/);
+    expect(() => readConfig(from({ auth: 'basic' }))).toThrow(/cognito, oidc or none/);
+    expect(() => readConfig(from({ executorEgress: 'all' }))).toThrow(/none, s3 or internet/);
+  });
+});
