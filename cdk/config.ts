@@ -3,6 +3,11 @@
  * documented in the README's configuration table; defaults are the hardened choice.
  */
 import { ADMISSION_SETTINGS, admissionFromEnv } from '../lambdas/domain/admission.js';
+import { DEFAULT_ADMIN_CLAIM, parseAdminClaim } from '../lambdas/domain/caller.js';
+
+/** With Cognito, admins are the members of this user pool group. */
+export const ADMIN_GROUP = 'tes-admins';
+const COGNITO_ADMIN_CLAIM = `cognito:groups=${ADMIN_GROUP}`;
 
 export type Auth = 'cognito' | 'oidc' | 'none';
 export type ExecutorEgress = 'none' | 's3' | 'internet';
@@ -12,6 +17,11 @@ export interface TesConfig {
   auth: Auth;
   oidcIssuer?: string;
   oidcAudience?: string[];
+  /**
+   * `name=value` a token must hold to see every user's tasks, or `none`. Defaults to the Cognito
+   * group `tes-admins` (which the stack creates) with cognito, `groups=tes-admins` with oidc.
+   */
+  adminClaim: string;
   /** Numeric uid:gid every executor runs as. */
   executorUser: string;
   /** The admission policy as the API's environment (ADMISSION_SETTINGS: one context key per variable). */
@@ -77,6 +87,7 @@ export function readConfig(context: Context): TesConfig {
     auth,
     executorUser,
     admission: admissionEnvironment(context),
+    adminClaim: 'none',
     executorEgress: egress,
     spotAllowed: bool(context('spotAllowed'), true),
     dataBuckets: list(context('dataBuckets')),
@@ -85,6 +96,16 @@ export function readConfig(context: Context): TesConfig {
     removalPolicy: context('removalPolicy') === 'destroy' ? 'destroy' : 'retain',
     guardDuty: bool(context('guardDuty'), true),
   };
+  if (auth !== 'none') {
+    const claim = context('adminClaim');
+    const spec = typeof claim === 'string' && claim !== '' ? claim : auth === 'cognito' ? COGNITO_ADMIN_CLAIM : DEFAULT_ADMIN_CLAIM;
+    try {
+      parseAdminClaim(spec);
+    } catch (error) {
+      throw new Error(`context adminClaim${(error as Error).message.slice('TES_ADMIN_CLAIM'.length)}`, { cause: error });
+    }
+    config.adminClaim = spec;
+  }
   if (auth === 'oidc') {
     const issuer = context('oidcIssuer');
     const audience = list(context('oidcAudience'));

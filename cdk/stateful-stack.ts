@@ -18,7 +18,7 @@ export class TesStatefulStack extends Stack {
   constructor(scope: Construct, id: string, config: TesConfig, props?: StackProps) {
     super(scope, id, { terminationProtection: config.removalPolicy === 'retain', ...props });
     const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
-    const { byOwner, byOwnerState, active } = TASK_TABLE.indexes;
+    const { byOwner, byOwnerState, active, all } = TASK_TABLE.indexes;
     const projected = { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...TASK_TABLE.projectedAttributes] };
     const key = (name: string) => ({ name, type: dynamodb.AttributeType.STRING });
     this.table = new dynamodb.TableV2(this, 'Tasks', {
@@ -32,6 +32,7 @@ export class TesStatefulStack extends Stack {
         { indexName: byOwner.name, partitionKey: key(byOwner.partitionKey), sortKey: key(byOwner.sortKey), ...projected },
         { indexName: byOwnerState.name, partitionKey: key(byOwnerState.partitionKey), sortKey: key(byOwnerState.sortKey), ...projected },
         { indexName: active.name, partitionKey: key(active.partitionKey), sortKey: key(active.sortKey), projectionType: dynamodb.ProjectionType.KEYS_ONLY },
+        { indexName: all.name, partitionKey: key(all.partitionKey), sortKey: key(all.sortKey), ...projected },
       ],
     });
 

@@ -91,3 +91,31 @@ describe('isolation between users', () => {
     await call('POST', `/tasks/${id}:cancel`, alice);
   });
 });
+
+describe('admins', () => {
+  it("holding the admin claim (npm run token -- <subject> --admin) see and cancel every user's tasks", async () => {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'scripts/token.ts', 'root', '--admin'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, TES_DATA_DIR: dataDir },
+    });
+    const admin = stdout.trim();
+    const carol = (await stack.issuer?.issue('carol')) as string;
+    const dan = (await stack.issuer?.issue('dan')) as string;
+    const mallory = (await stack.issuer?.issue('mallory', { claims: { groups: ['tes-admins-not'], scope: 'tes-admins' } })) as string;
+    const ofCarol = (await call<{ id: string }>('POST', '/tasks', carol, sleeper())).body.id;
+    const ofDan = (await call<{ id: string }>('POST', '/tasks', dan, sleeper())).body.id;
+
+    const listed = await call<TesListTasksResponse>('GET', '/tasks?page_size=2048', admin);
+    expect(listed.body.tasks.map((t) => t.id)).toEqual(expect.arrayContaining([ofCarol, ofDan]));
+    expect((await call<TesTask>('GET', `/tasks/${ofCarol}?view=FULL`, admin)).body.id).toBe(ofCarol);
+    expect((await call('POST', `/tasks/${ofDan}:cancel`, admin)).status).toBe(200);
+    const canceled = await call<TesTask>('GET', `/tasks/${ofDan}?view=FULL`, dan);
+    expect(canceled.body.state).toMatch(/^CANCEL/);
+
+    // A look-alike claim is not the admin claim, and a user never sees more than their own tasks.
+    expect((await call('GET', `/tasks/${ofCarol}`, mallory)).status).toBe(404);
+    expect((await call<TesListTasksResponse>('GET', '/tasks', mallory)).body.tasks).toEqual([]);
+    expect((await call<TesListTasksResponse>('GET', '/tasks', carol)).body.tasks.map((t) => t.id)).not.toContain(ofDan);
+    await call('POST', `/tasks/${ofCarol}:cancel`, carol);
+  });
+});

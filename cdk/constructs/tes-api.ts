@@ -18,7 +18,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../lambdas/adapters/task-table.js';
 import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../../lambdas/api/routes.js';
-import type { TesConfig } from '../config.js';
+import { ADMIN_GROUP, type TesConfig } from '../config.js';
 import { allow, tesFunction } from './functions.js';
 
 export interface TesApiProps {
@@ -51,6 +51,7 @@ export class TesApi extends Construct {
       POWERTOOLS_SERVICE_NAME: 'tes-api',
     };
     Object.assign(environment, config.admission);
+    environment['TES_ADMIN_CLAIM'] = config.adminClaim;
     if (config.auth === 'none') {
       environment['TES_ANONYMOUS_OWNER'] = 'anonymous';
       Annotations.of(this).addWarningV2('tes:auth-none', 'auth=none: anyone who can reach the API can submit and see every task. Use it only behind a private network.');
@@ -70,6 +71,8 @@ export class TesApi extends Construct {
       });
       const client = pool.addClient('TesClients', { authFlows: { userPassword: true, userSrp: true }, generateSecret: false });
       (this as { userPool?: cognito.UserPool }).userPool = pool;
+      // Members of this group hold `cognito:groups=tes-admins`, the default admin claim: they see every task.
+      new cognito.CfnUserPoolGroup(this, 'Admins', { userPoolId: pool.userPoolId, groupName: ADMIN_GROUP, description: "Sees and cancels every user's tasks" });
       (this as { userPoolClient?: cognito.UserPoolClient }).userPoolClient = client;
       authorizer = new HttpUserPoolAuthorizer('Jwt', pool, { userPoolClients: [client] });
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
@@ -129,7 +132,7 @@ export class TesApi extends Construct {
     allow(
       get('ListTasks'),
       ['dynamodb:Query'],
-      [TASK_TABLE.indexes.byOwner.name, TASK_TABLE.indexes.byOwnerState.name].map((i) => `${table.tableArn}/index/${i}`),
+      [TASK_TABLE.indexes.byOwner.name, TASK_TABLE.indexes.byOwnerState.name, TASK_TABLE.indexes.all.name].map((i) => `${table.tableArn}/index/${i}`),
     );
     allow(get('CreateTask'), ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(get('CancelTask'), ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);

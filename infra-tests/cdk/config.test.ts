@@ -27,6 +27,15 @@ describe('the deployment configuration', () => {
     expect(() => readConfig(from({ maxExecutorBytes: 9000 }))).toThrow('context maxExecutorBytes must be at most 6144');
   });
 
+  it('names the admin claim: the Cognito group by default, any claim with OIDC, none without auth', () => {
+    expect(readConfig(from({})).adminClaim).toBe('cognito:groups=tes-admins');
+    const oidc = { auth: 'oidc', oidcIssuer: 'https://id.example.org', oidcAudience: 'tes' };
+    expect(readConfig(from(oidc)).adminClaim).toBe('groups=tes-admins');
+    expect(readConfig(from({ ...oidc, adminClaim: 'scope=tes/admin' })).adminClaim).toBe('scope=tes/admin');
+    expect(readConfig(from({ auth: 'none' })).adminClaim).toBe('none');
+    expect(() => readConfig(from({ adminClaim: 'admins' }))).toThrow(/context adminClaim must be name=value/);
+  });
+
   it('refuses a root executor user and unknown auth or egress', () => {
     expect(() => readConfig(from({ executorUser: '0:0' }))).toThrow(/non-root/);
     expect(() => readConfig(from({ auth: 'basic' }))).toThrow(/cognito, oidc or none/);

@@ -53,6 +53,7 @@ describe('the stateful stack', () => {
         Match.objectLike({ IndexName: 'byOwner' }),
         Match.objectLike({ IndexName: 'byOwnerState' }),
         Match.objectLike({ IndexName: 'active', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        Match.objectLike({ IndexName: 'all', KeySchema: [{ AttributeName: 'shard', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }] }),
       ]),
     });
   });
@@ -131,6 +132,22 @@ describe('IAM', () => {
         }
       }
     }
+  });
+
+  it('lets ListTasks query only the listing indexes, never Scan', () => {
+    const listTasks = statementsOf(service).filter(({ policy }) => policy.startsWith('TesApiListTasks'));
+    const query = listTasks.filter(({ statement }) => actions(statement).includes('dynamodb:Query'));
+    const resources = query.flatMap(({ statement }) => [statement['Resource']].flat()).map((r) => JSON.stringify(r));
+    expect(resources.map((r) => /index\/(\w+)/.exec(r)?.[1]).sort()).toEqual(['all', 'byOwner', 'byOwnerState']);
+    expect(listTasks.flatMap(({ statement }) => actions(statement))).not.toContain('dynamodb:Scan');
+  });
+
+  it('makes members of the Cognito group tes-admins the admins, by the claim the API checks', () => {
+    service.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'tes-admins' });
+    const functions = Object.values(service.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    const claims = functions.map((f) => f.Properties.Environment?.Variables?.['TES_ADMIN_CLAIM']).filter((c) => c !== undefined);
+    expect(claims.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(claims)).toEqual(new Set(['cognito:groups=tes-admins']));
   });
 
   it('lets GetTask read a task and its content, and nothing else', () => {

@@ -16,11 +16,12 @@ import { assertTransition, isTerminal } from '../domain/states.js';
 import type { OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTask, TesTaskLog } from '../domain/tes.js';
 import { StaleWriteError, type StateChange, type SummaryPage, type SummaryQuery, type TaskStore } from '../ports/task-store.js';
-import { ACTIVE_PARTITION, ownerStateKey, TASK_TABLE } from './task-table.js';
+import { ACTIVE_PARTITION, ALL_SHARD_KEYS, ownerStateKey, shardKey, TASK_TABLE } from './task-table.js';
 
 interface TaskItem {
   pk: string;
   active?: string;
+  shard: string;
   owner: string;
   ownerState: string;
   state: TesState;
@@ -37,6 +38,7 @@ function toItem(record: TaskRecord): TaskItem {
   return {
     pk: record.id,
     ...(isTerminal(record.state) ? {} : { active: ACTIVE_PARTITION }),
+    shard: shardKey(record.id),
     owner: record.owner,
     ownerState: ownerStateKey(record.owner, record.state),
     state: record.state,
@@ -133,21 +135,44 @@ export class DynamoDbTaskStore implements TaskStore {
   }
 
   async listSummaries(query: SummaryQuery): Promise<SummaryPage> {
+    if (query.owner === undefined) return this.listAllSummaries(query);
     const index = query.state === undefined ? TASK_TABLE.indexes.byOwner : TASK_TABLE.indexes.byOwnerState;
     const partition = query.state === undefined ? query.owner : ownerStateKey(query.owner, query.state);
+    return this.queryNewestFirst(index, partition, query.after, query.limit);
+  }
+
+  /**
+   * Every owner's tasks: each shard of the `all` index newest first, merged. The merge keeps the
+   * newest `limit` of all shards' answers, which are the newest `limit` overall; the shards' unread
+   * rest is read from the next call's `after` on.
+   */
+  private async listAllSummaries(query: SummaryQuery): Promise<SummaryPage> {
+    const pages = await Promise.all(ALL_SHARD_KEYS.map((shard) => this.queryNewestFirst(TASK_TABLE.indexes.all, shard, query.after, query.limit)));
+    const merged = pages.flatMap((page) => page.entries).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const entries = merged.slice(0, query.limit);
+    const rest = merged.length > entries.length || pages.some((page) => !page.exhausted);
+    const matching = query.state === undefined ? entries : entries.filter((entry) => entry.state === query.state);
+    return { entries: matching, exhausted: !rest, readUnits: pages.reduce((sum, page) => sum + page.readUnits, 0), ...(entries.length > 0 ? { last: entries.at(-1)?.id } : {}) };
+  }
+
+  private async queryNewestFirst(
+    index: { name: string; partitionKey: string },
+    partition: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<SummaryPage> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: index.name,
-        KeyConditionExpression:
-          query.after === undefined ? '#p = :p' : '#p = :p AND #id < :after',
+        KeyConditionExpression: after === undefined ? '#p = :p' : '#p = :p AND #id < :after',
         ExpressionAttributeNames: {
           '#p': index.partitionKey,
-          ...(query.after === undefined ? {} : { '#id': TASK_TABLE.partitionKey }),
+          ...(after === undefined ? {} : { '#id': TASK_TABLE.partitionKey }),
         },
-        ExpressionAttributeValues: { ':p': partition, ...(query.after === undefined ? {} : { ':after': query.after }) },
+        ExpressionAttributeValues: { ':p': partition, ...(after === undefined ? {} : { ':after': after }) },
         ScanIndexForward: false,
-        Limit: query.limit,
+        Limit: limit,
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );

@@ -8,6 +8,7 @@
  * | TES_CLUSTER_ARN | the executors' cluster (CancelTask stops their Fargate tasks) |
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
+ * | TES_ADMIN_CLAIM | `name=value` a caller's token must hold to see every user's tasks (default groups=tes-admins; `none`) |
  * | TES_ALLOWED_IMAGE_PREFIXES, TES_MAX_* | the admission policy (lambdas/domain/admission.ts) |
  * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
  * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
@@ -23,6 +24,7 @@ import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import type { TesDeps } from '../usecases/deps.js';
+import { parseAdminClaim } from '../domain/caller.js';
 import type { CallerOptions } from './http.js';
 
 export interface CloudConfig {
@@ -78,9 +80,16 @@ export function serviceInfoFromEnv(env: Env, storage: string[]): ServiceInfoConf
   return config;
 }
 
+/** Who callers are: TES_ANONYMOUS_OWNER when authentication is off, TES_ADMIN_CLAIM (see domain/caller.ts). */
+export function callerOptionsFromEnv(env: Env): CallerOptions {
+  const anonymousOwner = optional(env, 'TES_ANONYMOUS_OWNER');
+  if (anonymousOwner !== undefined) return { anonymousOwner };
+  const adminClaim = parseAdminClaim(env['TES_ADMIN_CLAIM']);
+  return adminClaim === undefined ? {} : { adminClaim };
+}
+
 export function configFromEnv(env: Env): CloudConfig {
   const bucket = required(env, 'TES_BUCKET');
-  const anonymousOwner = optional(env, 'TES_ANONYMOUS_OWNER');
   const endpoints: NonNullable<AwsConfig['endpoints']> = {};
   const dynamodb = optional(env, 'TES_DYNAMODB_ENDPOINT');
   const s3 = optional(env, 'TES_S3_ENDPOINT');
@@ -94,7 +103,7 @@ export function configFromEnv(env: Env): CloudConfig {
     bucket,
     stateMachineArn: required(env, 'TES_STATE_MACHINE_ARN'),
     pageTokenSecret: Buffer.from(required(env, 'TES_PAGE_TOKEN_SECRET'), 'base64'),
-    caller: anonymousOwner === undefined ? {} : { anonymousOwner },
+    caller: callerOptionsFromEnv(env),
     serviceInfo: serviceInfoFromEnv(env, [`s3://${bucket}/`]),
     admission: admissionFromEnv(env),
     ...(optional(env, 'TES_CLUSTER_ARN') === undefined ? {} : { clusterArn: optional(env, 'TES_CLUSTER_ARN') }),

@@ -72,6 +72,88 @@ async function createAs(sub: string): Promise<string> {
   return created.body['id'] as string;
 }
 
+describe('admins', () => {
+  const adminClaim = { name: 'cognito:groups', value: 'tes-admins' };
+  const asAdmin = { sub: 'root', claims: { 'cognito:groups': '[users tes-admins]' } };
+  const list = async (query: string, who: { sub: string; claims?: Record<string, string> }) =>
+    call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query, ...who }));
+  beforeEach(() => {
+    wiring = { ...wiring, caller: { adminClaim } };
+  });
+
+  it("get and cancel any user's task; the cancel names the admin", async () => {
+    const id = await createAs('gina');
+    const got = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', ...asAdmin }));
+    expect(got.status).toBe(200);
+    expect(got.body['id']).toBe(id);
+    const canceled = await call(cancelTask, apiEvent('POST', `/ga4gh/tes/v1/tasks/${id}:cancel`, { pathId: `${id}:cancel`, ...asAdmin }));
+    expect(canceled.status).toBe(200);
+    expect((await table.store.get(id))?.state).toBe('CANCELED');
+    expect(workflow.stopped).toEqual([id]);
+  });
+
+  it("are only those holding the claim's value: a look-alike group is a plain user", async () => {
+    const id = await createAs('hana');
+    const lookalikes: Record<string, string>[] = [{ 'cognito:groups': '[users tes-admins-2]' }, { groups: '[tes-admins]' }, { 'cognito:groups': 'tes-admin' }];
+    for (const claims of lookalikes) {
+      const got = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, sub: 'ivan', claims }));
+      expect(got.status, JSON.stringify(claims)).toBe(404);
+      const listed = (await list('', { sub: 'ivan', claims })).body as unknown as TesListTasksResponse;
+      expect(listed.tasks.map((t) => t.id)).not.toContain(id);
+    }
+  });
+
+  it("list every user's tasks newest first, each once, page after page, with every filter", async () => {
+    const owners = ['jo', 'kai', 'lou'];
+    const created: string[] = [];
+    for (let i = 0; i < 24; i += 1) {
+      const named = JSON.stringify({ name: `walk-${i % 2 === 0 ? 'even' : 'odd'}`, executors: [{ image: 'alpine', command: ['true'] }], tags: { walk: String(i % 3) } });
+      const reply = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: named, sub: owners[i % 3] as string }));
+      created.push(reply.body['id'] as string);
+    }
+    const canceled = created.filter((_, i) => i % 4 === 0);
+    for (const id of canceled) await call(cancelTask, apiEvent('POST', `/ga4gh/tes/v1/tasks/${id}:cancel`, { pathId: `${id}:cancel`, ...asAdmin }));
+
+    const walk = async (query: string): Promise<string[]> => {
+      const ids: string[] = [];
+      let token: string | undefined;
+      for (let pages = 0; pages < 100; pages += 1) {
+        const page = await list(`page_size=5${query}${token === undefined ? '' : `&page_token=${encodeURIComponent(token)}`}`, asAdmin);
+        expect(page.status).toBe(200);
+        ids.push(...(page.body as unknown as TesListTasksResponse).tasks.map((t) => t.id as string));
+        token = page.body['next_page_token'] as string | undefined;
+        if (token === undefined) return ids;
+      }
+      throw new Error('the walk did not end');
+    };
+    const everything = await walk('');
+    expect(new Set(everything).size).toBe(everything.length);
+    expect([...everything].sort().reverse()).toEqual(everything);
+    expect(everything).toEqual(expect.arrayContaining(created));
+    const newestFirst = [...created].reverse();
+    expect(await walk('&state=CANCELED&name_prefix=walk-')).toEqual(newestFirst.filter((id) => canceled.includes(id)));
+    expect(await walk('&name_prefix=walk-odd&tag_key=walk&tag_value=1')).toEqual(newestFirst.filter((_, i) => (23 - i) % 2 === 1 && (23 - i) % 3 === 1));
+  });
+
+  it("page tokens are bound to the admin: a user cannot replay one, nor an admin a user's", async () => {
+    await createAs('max');
+    await createAs('max');
+    const adminPage = await list('page_size=1', asAdmin);
+    const adminToken = encodeURIComponent(adminPage.body['next_page_token'] as string);
+    expect((await list(`page_size=1&page_token=${adminToken}`, { sub: 'max' })).status).toBe(400);
+    expect((await list(`page_size=1&page_token=${adminToken}`, { sub: 'root' })).status).toBe(400);
+    const userToken = encodeURIComponent((await list('page_size=1', { sub: 'max' })).body['next_page_token'] as string);
+    expect((await list(`page_size=1&page_token=${userToken}`, asAdmin)).status).toBe(400);
+    expect((await list(`page_size=1&page_token=${adminToken}`, asAdmin)).status).toBe(200);
+  });
+
+  it('are no one when the admin claim is turned off', async () => {
+    wiring = { ...wiring, caller: {} };
+    const id = await createAs('nia');
+    expect((await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, ...asAdmin }))).status).toBe(404);
+  });
+});
+
 describe('owners', () => {
   it('gives a task to the token subject and starts exactly one workflow for it', async () => {
     const id = await createAs('alice');

@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { claimHolds, type AdminClaim, type Caller } from '../domain/caller.js';
 import { HttpError, internalErrorBody, PayloadTooLargeError, UnauthorizedError, BadRequestError } from '../domain/errors.js';
 
 export type ApiEvent = APIGatewayProxyEventV2 & {
@@ -23,13 +24,22 @@ export const logger = new Logger({ serviceName: 'tes' });
 export interface CallerOptions {
   /** The owner of every request when authentication is off (local mode or `auth=none`). */
   anonymousOwner?: string;
+  /** The claim that makes a caller an admin, who sees every user's tasks; none when unset. */
+  adminClaim?: AdminClaim;
 }
 
-/** The caller's identity: the verified JWT's subject, or the anonymous owner when auth is off. */
-export function callerOf(event: ApiEvent, options: CallerOptions): string {
-  const sub = event.requestContext.authorizer?.jwt?.claims?.['sub'];
-  if (typeof sub === 'string' && sub !== '') return sub;
-  if (options.anonymousOwner !== undefined) return options.anonymousOwner;
+/**
+ * The caller's identity: the verified JWT's subject (an admin if it holds the admin claim), or the
+ * anonymous owner when auth is off.
+ */
+export function callerOf(event: ApiEvent, options: CallerOptions): Caller {
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  const sub = claims?.['sub'];
+  if (typeof sub === 'string' && sub !== '') {
+    const admin = options.adminClaim !== undefined && claimHolds(claims?.[options.adminClaim.name], options.adminClaim.value);
+    return { owner: sub, admin };
+  }
+  if (options.anonymousOwner !== undefined) return { owner: options.anonymousOwner, admin: false };
   throw new UnauthorizedError();
 }
 
@@ -52,7 +62,7 @@ export function json(status: number, body: unknown): ApiResult {
 
 /** The Lambda context as the TES operations see it: who calls, and (once known) which task. */
 export interface TesContext extends Context {
-  caller: string;
+  caller: Caller;
   /** Set by an operation once it knows the task id, for the logs and the audit line. */
   taskId?: string;
 }
@@ -78,7 +88,8 @@ function errorsAndAudit(operation: string): middy.MiddlewareObj<ApiEvent, ApiRes
     logger.info('audit', {
       operation,
       requestId: request.event.requestContext.requestId,
-      caller: request.context.caller ?? null,
+      caller: request.context.caller?.owner ?? null,
+      admin: request.context.caller?.admin ?? false,
       taskId: request.context.taskId ?? null,
       status: request.response?.statusCode ?? null,
       latencyMs: Date.now() - (started.get(request) ?? Date.now()),
@@ -123,12 +134,12 @@ export function apiHandler(
 function noteCaller(options: () => CallerOptions): middy.MiddlewareObj<ApiEvent, ApiResult, Error, TesContext> {
   return {
     before: (request) => {
-      request.context.caller = optionalCaller(request.event, options()) ?? 'anonymous';
+      request.context.caller = optionalCaller(request.event, options()) ?? { owner: 'anonymous', admin: false };
     },
   };
 }
 
-function optionalCaller(event: ApiEvent, options: CallerOptions): string | undefined {
+function optionalCaller(event: ApiEvent, options: CallerOptions): Caller | undefined {
   try {
     return callerOf(event, options);
   } catch {

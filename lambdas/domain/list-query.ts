@@ -77,6 +77,6 @@ export function parseListQuery(rawQuery: string): ListQuery {
 }
 
 /** What a page token is bound to: the caller and every filter (not the view or page size). */
-export function listScope(owner: string, query: ListQuery): string {
+export function listScope(owner: string | { admin: string }, query: ListQuery): string {
   return JSON.stringify([owner, query.namePrefix ?? null, query.state ?? null, query.tags.map((t) => [t.key, t.value])]);
 }

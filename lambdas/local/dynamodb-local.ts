@@ -30,8 +30,8 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
-  const { byOwner, byOwnerState, active } = TASK_TABLE.indexes;
-  const index = (spec: typeof byOwner | typeof byOwnerState | typeof active, projection: 'INCLUDE' | 'KEYS_ONLY' = 'INCLUDE') => ({
+  const { byOwner, byOwnerState, active, all } = TASK_TABLE.indexes;
+  const index = (spec: typeof byOwner | typeof byOwnerState | typeof active | typeof all, projection: 'INCLUDE' | 'KEYS_ONLY' = 'INCLUDE') => ({
     IndexName: spec.name,
     KeySchema: [
       { AttributeName: spec.partitionKey, KeyType: 'HASH' as const },
@@ -51,9 +51,10 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
         { AttributeName: byOwner.partitionKey, AttributeType: 'S' },
         { AttributeName: byOwnerState.partitionKey, AttributeType: 'S' },
         { AttributeName: active.partitionKey, AttributeType: 'S' },
+        { AttributeName: all.partitionKey, AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: TASK_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY')],
+      GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY'), index(all)],
     }),
   );
 }

@@ -158,6 +158,20 @@ function unauthorized(message: string): ApiResult {
 }
 
 /**
+ * Claims the way API Gateway's JWT authorizer hands them on: every value a string, arrays as
+ * `[a b c]`, objects as JSON.
+ */
+export function flattenClaims(claims: Record<string, unknown>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (Array.isArray(value)) flat[name] = `[${value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' ')}]`;
+    else if (typeof value === 'string') flat[name] = value;
+    else flat[name] = JSON.stringify(value);
+  }
+  return flat;
+}
+
+/**
  * An HTTP server that serves the TES routes with the given wiring (not yet listening). With
  * `verify`, protected routes need a valid bearer token, whose claims reach the handlers exactly
  * where API Gateway's JWT authorizer puts them.
@@ -192,7 +206,7 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
           }
           try {
             const claims = await verify(token);
-            event.requestContext.authorizer = { jwt: { claims: claims as Record<string, string>, scopes: null } };
+            event.requestContext.authorizer = { jwt: { claims: flattenClaims(claims), scopes: null } };
           } catch (error) {
             writeResult(response, unauthorized(`the bearer token was refused: ${(error as Error).message}`));
             return;

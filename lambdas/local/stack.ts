@@ -22,6 +22,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
 import { admissionFromEnv } from '../domain/admission.js';
+import { parseAdminClaim } from '../domain/caller.js';
 import type { Wiring } from '../api/wiring.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
@@ -193,7 +194,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }
       issuer = await localIssuer(issuerKeyFile(keyDir));
     }
-    const wiring: Wiring = { deps, caller: issuer === undefined ? { anonymousOwner: LOCAL_OWNER } : {} };
+    // With auth on, TES_ADMIN_CLAIM (default groups=tes-admins) makes admins, as in the cloud.
+    const adminClaim = issuer === undefined ? undefined : parseAdminClaim(options.env?.['TES_ADMIN_CLAIM']);
+    const wiring: Wiring = { deps, caller: issuer === undefined ? { anonymousOwner: LOCAL_OWNER } : adminClaim === undefined ? {} : { adminClaim } };
     const server = createApiServer(() => wiring, issuer === undefined ? undefined : (token) => issuer.verify(token));
     try {
       await listen(server, options.port);

@@ -1,18 +1,21 @@
 import type { TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
 
-/** One run of the owner's newest-first index. */
+/** One run of a newest-first index. */
 export interface SummaryPage {
   entries: TaskSummary[];
   /** True when the index holds nothing after the last entry. */
   exhausted: boolean;
+  /** Where the walk got to, when it read past the last entry (entries it filtered out). */
+  last?: string;
   /** Read capacity this call consumed (0 where the store cannot tell). */
   readUnits: number;
 }
 
 export interface SummaryQuery {
-  owner: string;
-  /** Walk only tasks in this state (served by its own index, not by filtering). */
+  /** Whose tasks; undefined walks every owner's (for an admin). */
+  owner?: string;
+  /** Walk only tasks in this state. */
   state?: TesState;
   /** Start after this task id (exclusive). */
   after?: string;
@@ -42,7 +45,7 @@ export interface TaskStore {
   getMany(ids: readonly string[]): Promise<TaskRecord[]>;
   /** Ids of tasks not yet ended, oldest first, after `after`; `more` when another page exists. */
   listActive(after?: string, limit?: number): Promise<{ ids: string[]; more: boolean }>;
-  /** Newest first, one owner's tasks, optionally in one state. */
+  /** Newest first, one owner's tasks (or every owner's), optionally in one state. */
   listSummaries(query: SummaryQuery): Promise<SummaryPage>;
   /** Replaces `read`'s logs if the task is still as read (same version); throws StaleWriteError otherwise. */
   updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord>;

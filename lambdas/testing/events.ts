@@ -9,6 +9,8 @@ export interface EventOptions {
   pathId?: string;
   /** The verified JWT subject; omit for an unauthenticated request. */
   sub?: string;
+  /** More verified claims, flattened as API Gateway hands them on (`"[a b]"` for arrays). */
+  claims?: Record<string, string>;
 }
 
 export function apiEvent(method: string, path: string, options: EventOptions = {}): ApiEvent {
@@ -30,7 +32,7 @@ export function apiEvent(method: string, path: string, options: EventOptions = {
       stage: '$default',
       time: new Date().toUTCString(),
       timeEpoch: Date.now(),
-      ...(options.sub === undefined ? {} : { authorizer: { jwt: { claims: { sub: options.sub }, scopes: [] } } }),
+      ...(options.sub === undefined ? {} : { authorizer: { jwt: { claims: { ...options.claims, sub: options.sub }, scopes: [] } } }),
     },
     isBase64Encoded: false,
   };

@@ -3,14 +3,15 @@
  * and once nothing of it runs any more it is CANCELED. A task that already ended, or is already
  * being canceled, is left as it is (200, no change).
  */
+import type { Caller } from '../domain/caller.js';
 import { isCancelable } from '../domain/states.js';
 import type { TesCancelTaskResponse } from '../domain/tes.js';
 import type { TesDeps } from './deps.js';
 import { loadOwnTask } from './get-task.js';
 import { moveTask } from './transitions.js';
 
-export async function cancelTask(deps: TesDeps, owner: string, id: string): Promise<TesCancelTaskResponse> {
-  const read = await loadOwnTask(deps, owner, id);
+export async function cancelTask(deps: TesDeps, caller: Caller, id: string): Promise<TesCancelTaskResponse> {
+  const read = await loadOwnTask(deps, caller, id);
   if (!isCancelable(read.state)) return {};
   const canceling = await moveTask(deps, read, 'CANCELING');
   if (canceling.state !== 'CANCELING') return {};
@@ -18,7 +19,7 @@ export async function cancelTask(deps: TesDeps, owner: string, id: string): Prom
   const ecsTaskArns = Object.entries(canceling.logs.at(-1)?.metadata ?? {})
     .filter(([key]) => key.startsWith('ecs_task_'))
     .map(([, arn]) => arn);
-  const outcome = await deps.workflow.stop(id, `canceled by ${owner}`, { ecsTaskArns });
+  const outcome = await deps.workflow.stop(id, caller.owner === read.owner ? `canceled by ${caller.owner}` : `canceled by admin ${caller.owner}`, { ecsTaskArns });
   if (outcome === 'stopped') await moveTask(deps, canceling, 'CANCELED');
   return {};
 }

@@ -1,4 +1,8 @@
-/** GetTask: the caller's task in the asked view; another user's task is indistinguishable from none. */
+/**
+ * GetTask: the caller's task in the asked view; another user's task is indistinguishable from none
+ * (an admin sees every task).
+ */
+import type { Caller } from '../domain/caller.js';
 import { TaskNotFoundError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTask, TesView } from '../domain/tes.js';
@@ -6,10 +10,10 @@ import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import { renderTask } from '../domain/views.js';
 import type { TesDeps } from './deps.js';
 
-/** Loads a task the caller owns, or throws a 404 that says nothing about other users' tasks. */
-export async function loadOwnTask(deps: Pick<TesDeps, 'store'>, owner: string, id: string): Promise<TaskRecord> {
+/** Loads a task the caller may see (their own; any, for an admin), or throws a 404 that says nothing about other users' tasks. */
+export async function loadOwnTask(deps: Pick<TesDeps, 'store'>, caller: Caller, id: string): Promise<TaskRecord> {
   const record = await deps.store.get(id);
-  if (record === undefined || record.owner !== owner) throw new TaskNotFoundError(id);
+  if (record === undefined || (record.owner !== caller.owner && !caller.admin)) throw new TaskNotFoundError(id);
   return record;
 }
 
@@ -42,7 +46,7 @@ export async function withRunningExecutor(deps: Pick<TesDeps, 'logs'>, record: T
   return { ...record, logs: [...record.logs.slice(0, -1), { ...attempt, logs: [...attempt.logs, running] }] };
 }
 
-export async function getTask(deps: TesDeps, owner: string, id: string, view: TesView): Promise<TesTask> {
-  const record = await loadOwnTask(deps, owner, id);
+export async function getTask(deps: TesDeps, caller: Caller, id: string, view: TesView): Promise<TesTask> {
+  const record = await loadOwnTask(deps, caller, id);
   return renderTask(view === 'FULL' ? await withRunningExecutor(deps, await withContent(deps, record)) : record, view);
 }

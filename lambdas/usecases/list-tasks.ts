@@ -3,8 +3,10 @@
  * filtering by state), keep what matches name_prefix and the tags, and stop once the page is full
  * plus one more match (so a next_page_token always leads somewhere). BASIC and FULL pages then
  * read exactly the page's tasks by key. A page never reads other users' tasks: its cost grows with
- * the page (and with how rarely the filters match), never with the table.
+ * the page (and with how rarely the filters match), never with the table. An admin's page walks
+ * every owner's tasks (the sharded `all` index), filtering by state like the other filters.
  */
+import type { Caller } from '../domain/caller.js';
 import { listScope, type ListQuery } from '../domain/list-query.js';
 import { matchesTags } from '../domain/tag-filter.js';
 import type { TaskSummary } from '../domain/task-record.js';
@@ -30,10 +32,12 @@ function matches(summary: TaskSummary, query: ListQuery): boolean {
   return matchesTags(summary.tags, query.tags);
 }
 
-export async function listTasks(deps: TesDeps, owner: string, query: ListQuery): Promise<ListOutcome> {
-  const scope = listScope(owner, query);
+export async function listTasks(deps: TesDeps, caller: Caller, query: ListQuery): Promise<ListOutcome> {
+  // An admin walks every owner's tasks; the page token is bound to that, so no one else can use it.
+  const owner = caller.admin ? undefined : caller.owner;
+  const scope = listScope(caller.admin ? { admin: caller.owner } : caller.owner, query);
   let after = query.pageToken === undefined ? undefined : deps.pageTokens.read(scope, query.pageToken).after;
-  const filtering = query.namePrefix !== undefined || query.tags.length > 0;
+  const filtering = query.namePrefix !== undefined || query.tags.length > 0 || (owner === undefined && query.state !== undefined);
   const wanted = query.pageSize + 1;
   const found: TaskSummary[] = [];
   let readUnits = 0;
@@ -41,14 +45,22 @@ export async function listTasks(deps: TesDeps, owner: string, query: ListQuery):
   while (found.length < wanted && !exhausted) {
     const need = wanted - found.length;
     const limit = filtering ? Math.min(FILTERED_READ_MAX, Math.max(need * 2, FILTERED_READ_MIN)) : need;
-    const page = await deps.store.listSummaries({ owner, ...(query.state ? { state: query.state } : {}), ...(after ? { after } : {}), limit });
+    const page = await deps.store.listSummaries({
+      ...(owner === undefined ? {} : { owner }),
+      ...(query.state ? { state: query.state } : {}),
+      ...(after ? { after } : {}),
+      limit,
+    });
     readUnits += page.readUnits;
+    let consumed = 0;
     for (const entry of page.entries) {
       after = entry.id;
+      consumed += 1;
       if (matches(entry, query)) found.push(entry);
       if (found.length >= wanted) break;
     }
-    exhausted = page.exhausted || page.entries.length === 0;
+    if (consumed === page.entries.length && page.last !== undefined) after = page.last;
+    exhausted = page.exhausted || (page.entries.length === 0 && page.last === undefined);
   }
 
   const pageEntries = found.slice(0, query.pageSize);

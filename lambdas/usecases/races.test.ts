@@ -56,7 +56,7 @@ describe('forced races', () => {
   it('cancel against the workflow starting: the cancel re-reads and still wins', async () => {
     const task = await storeTask(table.store, 'x', 'QUEUED');
     const store = racing(table.store, async () => moveTask({ store: table.store }, (await table.store.get(task.id)) as TaskRecord, 'INITIALIZING'));
-    await cancelTask(apiDeps(store), 'o', task.id);
+    await cancelTask(apiDeps(store), { owner: 'o', admin: false }, task.id);
     expect((await table.store.get(task.id))?.state).toBe('CANCELED');
   });
 
@@ -64,7 +64,7 @@ describe('forced races', () => {
     const task = await storeTask(table.store, 'x', 'RUNNING');
     const store = racing(table.store, async () => moveTask({ store: table.store }, (await table.store.get(task.id)) as TaskRecord, 'COMPLETE'));
     const workflow = new RecordingWorkflow();
-    await cancelTask({ ...apiDeps(store), workflow }, 'o', task.id);
+    await cancelTask({ ...apiDeps(store), workflow }, { owner: 'o', admin: false }, task.id);
     expect((await table.store.get(task.id))?.state).toBe('COMPLETE');
     expect(workflow.stopped).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe('forced races', () => {
     const task = await storeTask(table.store, 'x', 'RUNNING');
     const workflow = new RecordingWorkflow();
     const deps = { ...apiDeps(table.store), workflow };
-    await Promise.all([cancelTask(deps, 'o', task.id), cancelTask(deps, 'o', task.id)]);
+    await Promise.all([cancelTask(deps, { owner: 'o', admin: false }, task.id), cancelTask(deps, { owner: 'o', admin: false }, task.id)]);
     const after = await table.store.get(task.id);
     expect(after?.state).toBe('CANCELED');
     // RUNNING → CANCELING → CANCELED: two writes, whoever made them.
