@@ -11,15 +11,16 @@ import { task, TERMINAL_STATES, waitForTerminal } from './support/tasks.js';
 let stack: LocalStack;
 let tes: TesHttp;
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0 });
+  // Each executor's volumes may use 256 MiB of disk here (TES_LOCAL_DISK_GB), to attack the limit cheaply.
+  stack = await startLocalStack({ port: 0, env: { TES_LOCAL_DISK_GB: '0.25' } });
   tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-async function attack(script: string, timeoutMs = 60_000): Promise<{ task: TesTask; out: string; exit: number }> {
-  const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: 'alpine', command: ['/bin/sh', '-c', script] }] }));
+async function attack(script: string, timeoutMs = 60_000, extra: Partial<TesTask> = {}): Promise<{ task: TesTask; out: string; exit: number }> {
+  const reply = await tes.post<{ id: string }>('/tasks', task({ ...extra, executors: [{ image: 'alpine', command: ['/bin/sh', '-c', script] }] }));
   expect(reply.status).toBe(200);
   const done = await waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id, timeoutMs);
   expect(TERMINAL_STATES).toContain(done.state);
@@ -80,5 +81,13 @@ describe('attacks from inside a task', () => {
     expect(out).toMatch(/No space left on device/);
     expect(exit).toBe(1);
     expect(task.state).toBe('EXECUTOR_ERROR');
+  });
+
+  it('cannot fill the disk past its limit: the executor is stopped with the reason recorded', async () => {
+    const { out, exit, task } = await attack('dd if=/dev/zero of=/data/fill bs=1M count=400 2>&1; echo "rc=$?"; sleep 30; echo FINISHED', 60_000, { volumes: ['/data'] });
+    expect(out).not.toMatch(/FINISHED/);
+    expect(exit).not.toBe(0);
+    expect(task.state).toBe('EXECUTOR_ERROR');
+    expect(task.logs?.[0]?.system_logs?.join('\n')).toMatch(/DiskLimitExceeded: the task's volumes used \d+ bytes, over its 0.25 GiB of disk/);
   });
 });

@@ -5,9 +5,11 @@
  * volumes); the executor runs in a bubblewrap sandbox as the task's own unprivileged host uid.
  * Answers with the stopped task in the shape ECS gives Step Functions.
  */
+import { execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { ObjectStore } from '../ports/object-store.js';
@@ -16,6 +18,8 @@ import { stageIn, stageOut } from '../runtime/staging.js';
 import { VolumeFs } from '../runtime/volume-fs.js';
 import { hostIdFor, type Sandbox, type SandboxSpec } from './sandbox.js';
 import type { LocalTaskDefinitions } from './task-definitions.js';
+
+const runCommand = promisify(execFile);
 
 /** RunTask parameters as the state machine sends them (PascalCase). */
 export interface RunTaskParameters {
@@ -55,6 +59,25 @@ export interface LocalEcsDeps {
   maxConcurrent: number;
   /** Where each executor's whole stdout and stderr are kept once it has ended. */
   objects: ObjectStore;
+  /**
+   * The most disk an executor's volumes may use, in GiB, whatever the task asked for (a laptop has
+   * less than Fargate's 20 GiB default); unset leaves the task's own ephemeral storage.
+   */
+  maxDiskGiB?: number;
+  /** How often the disk watchdog measures the volumes (default 500 ms). */
+  diskCheckMs?: number;
+}
+
+/** What Fargate gives a task that asks for no more. */
+const DEFAULT_EPHEMERAL_GIB = 20;
+const GIB = 1024 ** 3;
+
+/** Bytes of disk the directories use (blocks, not apparent size: a sparse file fills nothing). */
+async function diskBytes(dirs: string[]): Promise<number> {
+  if (dirs.length === 0) return 0;
+  const { stdout } = await runCommand('du', ['-s', '-B1', '-c', ...dirs]).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const total = /^(\d+)\s+total$/m.exec(stdout);
+  return total === null ? 0 : Number(total[1]);
 }
 
 /** The object key of an executor's whole stdout or stderr. */
@@ -194,8 +217,8 @@ export class LocalEcsRunner implements LogStore {
         return result('EssentialContainerExited', 'Essential container in task exited');
       }
 
-      const exitCode = await this.runExecutor(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, root);
-      containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, LastStatus: 'STOPPED' });
+      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, root);
+      containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, ...(reason === undefined ? {} : { Reason: reason }), LastStatus: 'STOPPED' });
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       const out = await stageOut(context, exitCode);
       await this.deps.broker.report(token, 'stage-out', out);
@@ -207,6 +230,29 @@ export class LocalEcsRunner implements LogStore {
     }
   }
 
+  /**
+   * Fargate refuses writes past a task's ephemeral storage; here the volumes are host directories,
+   * so a watchdog measures them while the executor runs and stops it once they pass the limit.
+   * Resolves with the bytes used when it stopped the executor.
+   */
+  private async watchDisk(dirs: string[], limitGiB: number, stop: () => void, exited: Promise<number>): Promise<number | undefined> {
+    const limit = limitGiB * GIB;
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    while (!done) {
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, this.deps.diskCheckMs ?? 500))]);
+      if (done) return undefined;
+      const used = await diskBytes(dirs);
+      if (used > limit) {
+        stop();
+        return used;
+      }
+    }
+    return undefined;
+  }
+
   private async runExecutor(
     taskId: string,
     executorIndex: number,
@@ -215,7 +261,7 @@ export class LocalEcsRunner implements LogStore {
     volumes: Map<string, string>,
     hostId: number,
     root: string,
-  ): Promise<number> {
+  ): Promise<{ exitCode: number; reason?: string }> {
     const { uid, gid } = parseUser(container.user);
     const etc = join(root, 'etc');
     await mkdir(etc, { recursive: true, mode: 0o755 });
@@ -257,8 +303,14 @@ export class LocalEcsRunner implements LogStore {
         kill: () => this.deps.sandbox.kill(child, spec),
       });
       if (this.canceled.has(taskId)) this.running.get(taskId)?.kill();
+      const limitGiB = Math.min(overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
+      const watchdog = this.watchDisk([...volumes.values()], limitGiB, () => this.deps.sandbox.kill(child, spec), exited);
       await this.deps.onExecutorStarted(taskId).catch(() => undefined);
-      return await exited;
+      const exitCode = await exited;
+      const overLimit = await watchdog;
+      return overLimit === undefined
+        ? { exitCode }
+        : { exitCode, reason: `DiskLimitExceeded: the task's volumes used ${overLimit} bytes, over its ${limitGiB} GiB of disk; the executor was stopped` };
     } finally {
       this.running.delete(taskId);
       closeSync(stdout);

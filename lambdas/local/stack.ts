@@ -52,6 +52,15 @@ const LOCAL_PLATFORM: ExecutorPlatform = {
   securityGroups: [],
 };
 
+/** TES_LOCAL_DISK_GB: the most disk one executor's volumes may use on this machine. */
+function localDiskLimit(env: Readonly<Record<string, string | undefined>>): { maxDiskGiB?: number } {
+  const raw = env['TES_LOCAL_DISK_GB'];
+  if (raw === undefined || raw === '') return {};
+  const value = Number(raw);
+  if (!(value > 0)) throw new Error(`TES_LOCAL_DISK_GB must be a positive number of GiB, not ${JSON.stringify(raw)}`);
+  return { maxDiskGiB: value };
+}
+
 export interface LocalStackOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
@@ -155,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
       maxConcurrent: options.maxConcurrentExecutors ?? 4,
       objects,
+      ...localDiskLimit(options.env ?? {}),
     });
     const workflowDeps: WorkflowDeps = {
       store,

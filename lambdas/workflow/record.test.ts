@@ -99,6 +99,18 @@ describe('Record', () => {
     expect(next.outcome?.executorFailed).toBe(true);
   });
 
+  it("records why the platform stopped an executor (Fargate's OutOfMemoryError) and ends EXECUTOR_ERROR", async () => {
+    const task = await running();
+    reports(task.id, 0, ok, ok);
+    const oom = ecs(137);
+    oom.Containers[1] = { Name: 'executor', ExitCode: 137, Reason: 'OutOfMemoryError: Container killed due to memory usage' } as (typeof oom.Containers)[number];
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: oom });
+    expect(await finalize(deps, next)).toEqual({ state: 'EXECUTOR_ERROR' });
+    const stored = await table.store.get(task.id);
+    expect(stored?.logs[0]?.logs[0]?.exit_code).toBe(137);
+    expect(stored?.logs[0]?.system_logs).toContain('executor 0 exited 137: OutOfMemoryError: Container killed due to memory usage');
+  });
+
   it('turns a failed stage-in into SYSTEM_ERROR without an executor log', async () => {
     const task = await running();
     reports(task.id, 0, { ok: false, error: 'inputs[0] (s3://b/k) could not be staged: HTTP 404', warnings: [] }, ok);

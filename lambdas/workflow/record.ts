@@ -90,6 +90,8 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
   }
 
   const systemLines: string[] = [...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? [])];
+  // Why the platform stopped an executor that did run (Fargate: OutOfMemoryError; locally: DiskLimitExceeded).
+  if (exitCode !== undefined && executor?.Reason !== undefined) systemLines.push(`executor ${index} exited ${exitCode}: ${executor.Reason}`);
   let systemError: string | undefined;
   if (failure !== undefined) systemError = `executor ${index}'s Fargate task failed: ${failure}`;
   else if (stageIn !== undefined && !stageIn.ok) systemError = stageIn.error ?? 'stage-in failed';
