@@ -18,8 +18,30 @@ import type { LocalEcsRunner, RunTaskParameters } from './ecs-runner.js';
 
 type Json = Parameters<StateMachine['run']>[0];
 
+/**
+ * aws-local-stepfunctions gives a Task state without TimeoutSeconds 60 s; AWS gives it no limit
+ * (the execution's year). So that an executor may run, or wait for a free slot, as long as it would
+ * in AWS, such states get the longest timer Node.js keeps (setTimeout holds up to 2^31-1 ms).
+ */
+export const UNBOUNDED_TASK_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+type StateDefinition = { Type?: string; TimeoutSeconds?: number; TimeoutSecondsPath?: string; Branches?: Machine[]; Iterator?: Machine; ItemProcessor?: Machine };
+type Machine = { States: Record<string, StateDefinition> };
+
+export function withAwsTaskTimeouts<T extends Machine>(definition: T): T {
+  const copy = structuredClone(definition);
+  const visit = (machine: Machine): void => {
+    for (const state of Object.values(machine.States)) {
+      if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
+      for (const inner of [...(state.Branches ?? []), state.Iterator, state.ItemProcessor]) if (inner !== undefined) visit(inner);
+    }
+  };
+  visit(copy);
+  return copy;
+}
+
 export class LocalStepFunctions implements WorkflowPort {
-  private readonly machine = new StateMachine(loadDefinition(SUBSTITUTIONS) as never, { validationOptions: { checkArn: false } });
+  private readonly machine = new StateMachine(withAwsTaskTimeouts(loadDefinition(SUBSTITUTIONS) as unknown as Machine) as never, { validationOptions: { checkArn: false } });
   private readonly executions = new Map<string, { abort: () => void; done: Promise<unknown> }>();
   /** Transitions each execution went through, for the benchmark's billing figure. */
   readonly transitions = new Map<string, number>();
