@@ -3,7 +3,16 @@
  * under the data directory, or in memory. The task table is created with the same keys and
  * indexes CDK declares (task-table.ts).
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ResourceNotFoundException,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { TASK_TABLE } from '../adapters/task-table.js';
@@ -57,4 +66,125 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
       GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY'), index(all)],
     }),
   );
+  // dynalite answers CreateTable while the table is still CREATING, and refuses item requests until
+  // it has stored it ACTIVE a moment later: wait for that, so the first request does not fail.
+  for (let attempt = 0; ; attempt += 1) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (table?.TableStatus === 'ACTIVE') return;
+    if (attempt >= 250) throw new Error(`the table ${tableName} is still ${table?.TableStatus} after CreateTable`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+type Item = Record<string, AttributeValue>;
+
+/** JSON with sorted keys, to compare attribute values. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function pick(item: Item, names: readonly string[]): Item {
+  return Object.fromEntries(names.filter((name) => item[name] !== undefined).map((name) => [name, item[name] as AttributeValue]));
+}
+
+async function scanAll(client: DynamoDBClient, tableName: string, indexName?: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const out = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ...(indexName === undefined ? { ConsistentRead: true } : { IndexName: indexName }),
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+/** On an item the repair wrote for a moment: how to undo it (the overlaid attributes' values, or NULL: no such item). */
+const REPAIR_UNDO = 'indexRepairUndo';
+
+/**
+ * Makes a persisted table's secondary indexes agree with its items again, and returns the keys of
+ * the items it had to repair. dynalite writes an item's index entries and then the item as separate
+ * LevelDB writes, so a process killed between them leaves an entry without its item, an item
+ * without its entry, or an entry for a state the item never reached (a task missing from the
+ * `active` index would never be seen by the reconciler and stay RUNNING for ever). The items are
+ * the truth: an entry that disagrees with its item is removed (by writing the item once with that
+ * entry's key, then the item itself, so dynalite deletes the entry) and the item is written again,
+ * which rewrites its entries. What the repair writes for a moment says how to undo it, so a repair
+ * killed half-way is finished by the next. Run it before anything else uses the table.
+ */
+export async function repairIndexes(client: DynamoDBClient, tableName: string): Promise<string[]> {
+  const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const tableKeys = (table?.KeySchema ?? []).map((k) => k.AttributeName as string);
+  const indexes = [...(table?.GlobalSecondaryIndexes ?? []), ...(table?.LocalSecondaryIndexes ?? [])].map((index) => {
+    const keys = (index.KeySchema ?? []).map((k) => k.AttributeName as string);
+    const projection = index.Projection?.ProjectionType;
+    const projected = projection === 'ALL' ? undefined : [...keys, ...tableKeys, ...(projection === 'INCLUDE' ? (index.Projection?.NonKeyAttributes ?? []) : [])];
+    return { name: index.IndexName as string, keys, projected };
+  });
+  if (indexes.length === 0) return [];
+  const keyOf = (item: Item): string => canonical(pick(item, tableKeys));
+  /** The entry an item should have in an index, or undefined when it has none there (a sparse index). */
+  const entryOf = (item: Item, index: (typeof indexes)[number]): Item | undefined =>
+    index.keys.every((key) => item[key] !== undefined) ? (index.projected === undefined ? item : pick(item, index.projected)) : undefined;
+
+  /** Per item to repair: its key, and items carrying the key of each of its entries that must go. */
+  const repairs = new Map<string, { key: Item; stale: Item[] }>();
+  const repair = (item: Item, stale?: Item): void => {
+    const found = repairs.get(keyOf(item)) ?? { key: pick(item, tableKeys), stale: [] };
+    if (stale !== undefined) found.stale.push(stale);
+    repairs.set(keyOf(item), found);
+  };
+  const items = new Map<string, Item>();
+  for (const scanned of await scanAll(client, tableName)) {
+    const { [REPAIR_UNDO]: undo, ...item } = scanned;
+    if (undo !== undefined) {
+      repair(scanned); // a repair killed half-way: undo what it wrote
+      if (undo.M === undefined) continue;
+      for (const [name, value] of Object.entries(undo.M)) {
+        if (value.NULL === true) delete item[name];
+        else item[name] = value;
+      }
+    }
+    items.set(keyOf(item), item);
+  }
+  for (const index of indexes) {
+    const found = new Set<string>();
+    for (const entry of await scanAll(client, tableName, index.name)) {
+      const key = keyOf(entry);
+      const item = items.get(key);
+      const expected = item === undefined ? undefined : entryOf(item, index);
+      if (expected !== undefined && canonical(expected) === canonical(entry)) {
+        found.add(key);
+      } else if (item === undefined) {
+        repair(entry, { ...entry, [REPAIR_UNDO]: { NULL: true } });
+      } else if (expected === undefined || canonical(pick(expected, index.keys)) !== canonical(pick(entry, index.keys))) {
+        const undo = Object.fromEntries(index.keys.map((name): [string, AttributeValue] => [name, item[name] ?? { NULL: true }]));
+        repair(item, { ...item, ...pick(entry, index.keys), [REPAIR_UNDO]: { M: undo } });
+      } else {
+        repair(item); // the right key with stale attributes: writing the item again rewrites it
+      }
+    }
+    for (const [key, item] of items) if (entryOf(item, index) !== undefined && !found.has(key)) repair(item);
+  }
+  for (const [key, { key: tableKey, stale }] of repairs) {
+    const item = items.get(key);
+    for (const overlay of stale) {
+      await client.send(new PutItemCommand({ TableName: tableName, Item: overlay }));
+      if (item === undefined) await client.send(new DeleteItemCommand({ TableName: tableName, Key: tableKey }));
+    }
+    if (item !== undefined) await client.send(new PutItemCommand({ TableName: tableName, Item: item }));
+    else await client.send(new DeleteItemCommand({ TableName: tableName, Key: tableKey }));
+  }
+  return [...repairs.values()].map(({ key }) => tableKeys.map((name) => Object.values(key[name] ?? {})[0] as string).join('/'));
 }

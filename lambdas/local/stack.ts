@@ -23,11 +23,12 @@ import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
 import { admissionFromEnv } from '../domain/admission.js';
 import { parseAdminClaim } from '../domain/caller.js';
+import { logger } from '../api/http.js';
 import type { Wiring } from '../api/wiring.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
 import type { TesDeps } from '../usecases/deps.js';
-import { ensureTaskTable, startDynalite } from './dynamodb-local.js';
+import { ensureTaskTable, repairIndexes, startDynalite } from './dynamodb-local.js';
 import { createApiServer } from './http-adapter.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
@@ -124,6 +125,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     if (options.dataDir !== undefined) await mkdir(join(options.dataDir, 's3'), { recursive: true, mode: 0o700 });
+    // Written once everything has closed (the first cleanup runs last): its absence at start means
+    // the last run was killed, maybe in the middle of a write that dynalite does not make atomic.
+    const closedCleanly = options.dataDir === undefined ? undefined : join(options.dataDir, 'closed-cleanly');
+    let indexesAgree = false;
+    if (closedCleanly !== undefined) cleanups.push(async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
     const dynamo = await startDynalite(options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'));
     cleanups.push(() => dynamo.close());
 
@@ -141,7 +147,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       endpoints: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
       credentials: LOCAL_S3_CREDENTIALS,
     };
-    await ensureTaskTable(new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials }), TABLE_NAME);
+    const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials });
+    await ensureTaskTable(dynamoClient, TABLE_NAME);
+    if (closedCleanly !== undefined) {
+      const wasClean = await rm(closedCleanly).then(() => true, () => false);
+      if (!wasClean) {
+        const repaired = await repairIndexes(dynamoClient, TABLE_NAME);
+        if (repaired.length > 0) logger.warn('repaired the index entries of tasks the last run was killed while writing', { tasks: repaired });
+      }
+      indexesAgree = true;
+    }
 
     const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME);
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
