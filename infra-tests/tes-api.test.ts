@@ -128,6 +128,19 @@ describe('CreateTask with bad input', () => {
     expectErrorShape(reply.body, 413);
   });
 
+  it('refuses a body over 10 MiB at the gateway, in the same error shape', async () => {
+    const reply = await suite.tes.request('POST', '/tasks', undefined, { raw: `"${'x'.repeat(10 * 1024 * 1024 + 16)}"` });
+    expect(reply.status).toBe(413);
+    expectErrorShape(reply.body, 413);
+  });
+
+  it('answers 404, not an error, for an id no task could have', async () => {
+    for (const id of ['a'.repeat(2049), 'x%00y', '..']) {
+      expect((await suite.tes.get(`/tasks/${id}`)).status, id.slice(0, 10)).toBe(404);
+      expect((await suite.tes.request('POST', `/tasks/${id}:cancel`)).status, id.slice(0, 10)).toBe(404);
+    }
+  });
+
   it('stores nothing for a refused task', async () => {
     const reply = await suite.tes.get<{ tasks: unknown[] }>(`/tasks?tag_key=run&tag_value=${RUN_ID}&tag_key=bad`);
     expect(reply.status).toBe(200);

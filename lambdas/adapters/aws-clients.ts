@@ -25,7 +25,9 @@ function common(config: AwsConfig, endpoint: string | undefined) {
 export function dynamoDbDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
   const client = new DynamoDBClient(common(config, config.endpoints?.dynamodb));
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    // Client maps (tags, env) may hold a key named `constructor`, which makes a plain object look like
+    // a class instance to the marshaller; the store only ever passes plain JSON values.
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
 }
 

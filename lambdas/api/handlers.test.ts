@@ -265,6 +265,16 @@ describe('failures', () => {
     expect(workflow.started).toEqual([]);
   });
 
+  it('stores and returns map keys named like Object methods (constructor, toString)', async () => {
+    const odd = JSON.stringify({ executors: [{ image: 'alpine', command: ['true'], env: { constructor: 'e', valueOf: 'v' } }], tags: { constructor: 'c', toString: 't' } });
+    const created = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: odd, sub: 'olga' }));
+    expect(created.status).toBe(200);
+    const id = created.body['id'] as string;
+    const full = (await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'olga' }))).body as unknown as TesTask;
+    expect(full.tags).toEqual({ constructor: 'c', toString: 't' });
+    expect(full.executors[0]?.env).toEqual({ constructor: 'e', valueOf: 'v' });
+  });
+
   it('keeps large content out of the task item and returns it in FULL', async () => {
     const content = 'x'.repeat(64 * 1024);
     const created = await call(

@@ -50,7 +50,9 @@ function shape(schema: Schema, value: unknown): unknown {
   const additional = resolved.additionalProperties;
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    const childSchema = properties?.[key] ?? (typeof additional === 'object' ? additional : undefined);
+    // Own properties only: a client's `toString` is not the schema's Object.prototype.toString.
+    const declared = properties !== undefined && Object.hasOwn(properties, key) ? properties[key] : undefined;
+    const childSchema = declared ?? (typeof additional === 'object' ? additional : undefined);
     if (childSchema === undefined) continue;
     const shaped = shape(childSchema, child);
     if (shaped !== undefined) out[key] = shaped;

@@ -170,3 +170,33 @@ describe('where task files are mounted', () => {
   it('refuses a command and env larger than ECS overrides can carry', () =>
     expectProblem({ executors: [{ image: 'a', command: ['sh', '-c', 'x'.repeat(7000)] }] }, 'executors[0]', /limit is 6144/));
 });
+
+describe('text the service could not give back as it came', () => {
+  it('refuses unpaired surrogates anywhere, keys included, naming where', () => {
+    const problems = problemsOf({
+      name: 'bad\udc00',
+      executors: [{ image: 'alpine', command: ['echo', '\ud800'], env: { ['K\ud800']: 'v' } }],
+      tags: { t: 'x\udfff' },
+    });
+    expect(problems.map((p) => p.path)).toEqual(['name', 'executors[0].command[1]', 'executors[0].env', 'tags.t']);
+    expect(problems[0]?.message).toMatch(/unpaired surrogate/);
+  });
+
+  it('accepts paired surrogates (emoji and other astral characters)', () => {
+    expect(acceptTaskRequest({ ...valid, name: 'run 🧬', tags: { '🧪': '𝔁' } }).task).toMatchObject({ name: 'run 🧬', tags: { '🧪': '𝔁' } });
+  });
+
+  it('refuses __proto__ as a key, which no JavaScript object keeps as data', () => {
+    const body = JSON.parse('{"executors":[{"image":"a","command":["b"],"env":{"__proto__":"x"}}],"tags":{"__proto__":"y"}}') as unknown;
+    expect(problemsOf(body)).toEqual([
+      expect.objectContaining({ path: 'executors[0].env.__proto__', message: '"__proto__" is not accepted as a key' }),
+      expect.objectContaining({ path: 'tags.__proto__' }),
+    ]);
+  });
+
+  it('keeps keys named like Object methods in maps, and drops them as unknown task fields', () => {
+    const { task } = acceptTaskRequest({ ...valid, toString: 'x', hasOwnProperty: 'y', tags: { constructor: 'c', toString: 't' } });
+    expect(Object.keys(task)).toEqual(['executors', 'tags']);
+    expect(task.tags).toEqual({ constructor: 'c', toString: 't' });
+  });
+});

@@ -133,8 +133,34 @@ function resourceProblems(resources: unknown): Problem[] {
   return problems;
 }
 
+/** Keys JavaScript objects cannot hold as data (assigning one sets the prototype instead). */
+const UNSAFE_KEYS = new Set(['__proto__']);
+/** In a `u` regular expression a paired surrogate is one code point: only unpaired ones match. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Text the server cannot store and give back as it came: strings (keys too) with unpaired UTF-16
+ * surrogates, which JSON allows as escapes but no UTF-8 store or strict client does, and map keys
+ * named `__proto__`.
+ */
+function textProblems(value: unknown, at: string, problems: Problem[]): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) problems.push({ path: at, message: 'must be valid Unicode (it holds an unpaired surrogate)' });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => textProblems(item, joinPath(at, i), problems));
+  } else if (isObject(value)) {
+    for (const key of Object.keys(value)) {
+      const path = joinPath(at, key);
+      if (LONE_SURROGATE.test(key)) problems.push({ path: at === '' ? 'keys' : at, message: 'keys must be valid Unicode (one holds an unpaired surrogate)' });
+      else if (UNSAFE_KEYS.has(key)) problems.push({ path, message: `"${key}" is not accepted as a key` });
+      else textProblems(value[key], path, problems);
+    }
+  }
+}
+
 function ruleProblems(body: Json): Problem[] {
   const problems: Problem[] = [];
+  textProblems(body, '', problems);
   if (Array.isArray(body['executors']) && body['executors'].length === 0) {
     problems.push({ path: 'executors', message: 'must contain at least one executor' });
   }

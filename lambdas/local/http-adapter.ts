@@ -149,12 +149,17 @@ function writeResult(response: ServerResponse, result: ApiResult): void {
   response.end(body);
 }
 
-function unauthorized(message: string): ApiResult {
+/** An error the adapter answers itself (as API Gateway would), in the documented shape. */
+function errorResult(status: number, code: string, message: string, headers: Record<string, string> = {}): ApiResult {
   return {
-    statusCode: 401,
-    headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' },
-    body: JSON.stringify({ status: 401, code: 'UNAUTHENTICATED', message }),
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ status, code, message, request_id: randomUUID() }),
   };
+}
+
+function unauthorized(message: string): ApiResult {
+  return errorResult(401, 'UNAUTHENTICATED', message, { 'www-authenticate': 'Bearer' });
 }
 
 /**
@@ -215,14 +220,9 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
         writeResult(response, await handler(event, lambdaContext(event.requestContext.requestId, routeKey)));
       } catch (error) {
         if (error instanceof BodyTooLarge) {
-          writeResult(response, {
-            statusCode: 413,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than 10485760 bytes' }),
-          });
+          writeResult(response, errorResult(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${API_GATEWAY_MAX_BODY} bytes`));
         } else {
-          response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ status: 500, code: 'INTERNAL', message: 'internal error' }));
+          writeResult(response, errorResult(500, 'INTERNAL', 'internal error'));
         }
       }
     })();

@@ -10,8 +10,13 @@ import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import { renderTask } from '../domain/views.js';
 import type { TesDeps } from './deps.js';
 
+/** Task ids are ULIDs; anything else is answered 404 without a read. */
+const PLAUSIBLE_TASK_ID = /^[0-9A-Za-z]{1,64}$/;
+
 /** Loads a task the caller may see (their own; any, for an admin), or throws a 404 that says nothing about other users' tasks. */
 export async function loadOwnTask(deps: Pick<TesDeps, 'store'>, caller: Caller, id: string): Promise<TaskRecord> {
+  // Nothing that could not be a task id reaches the store (DynamoDB refuses keys over 2 KiB).
+  if (!PLAUSIBLE_TASK_ID.test(id)) throw new TaskNotFoundError(id.length > 64 ? `${id.slice(0, 64)}…` : id);
   const record = await deps.store.get(id);
   if (record === undefined || (record.owner !== caller.owner && !caller.admin)) throw new TaskNotFoundError(id);
   return record;
