@@ -2,11 +2,14 @@
  * Stopping the local stack in the middle of running tasks and starting it again: tasks persist, and
  * none stays unfinished (the reconciler resumes or ends each, with the reason).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
+import { DataDirInUseError } from '../lambdas/local/ownership.js';
 import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
 import { TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
@@ -49,6 +52,35 @@ describe('restarting the local stack', () => {
       expect((await again.get<{ tasks: TesTask[] }>('/tasks')).body.tasks.map((t) => t.id)).toEqual([interrupted, done]);
     } finally {
       await second.close();
+    }
+  });
+
+  it('refuses a second stack on a data directory in use, saying so', async () => {
+    const first = await startLocalStack({ port: 0, dataDir });
+    try {
+      const second = startLocalStack({ port: 0, dataDir });
+      await expect(second).rejects.toBeInstanceOf(DataDirInUseError);
+      await expect(second).rejects.toThrow(`another local stack (process ${process.pid}) is using ${dataDir}`);
+    } finally {
+      await first.close();
+    }
+    // Once the first has stopped, the directory is free again.
+    await (await startLocalStack({ port: 0, dataDir })).close();
+  });
+
+  it("removes the scratch directories of stacks that were killed, and only theirs", async () => {
+    const dead = spawnSync("true").pid;
+    const dirs = { dead: join(tmpdir(), `tes-work-test-dead-${process.pid}`), live: join(tmpdir(), `tes-work-test-live-${process.pid}`), unowned: join(tmpdir(), `tes-work-test-unowned-${process.pid}`) };
+    for (const dir of Object.values(dirs)) await mkdir(join(dir, 'volumes'), { recursive: true });
+    await writeFile(join(dirs.dead, 'stack.pid'), String(dead));
+    await writeFile(join(dirs.live, 'stack.pid'), String(process.pid));
+    try {
+      await (await startLocalStack({ port: 0 })).close();
+      expect(existsSync(dirs.dead)).toBe(false);
+      expect(existsSync(dirs.live)).toBe(true);
+      expect(existsSync(dirs.unowned)).toBe(true);
+    } finally {
+      for (const dir of Object.values(dirs)) await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { logger } from '../api/http.js';
 import { LOCAL_S3_CREDENTIALS } from './s3-local.js';
+import { DataDirInUseError } from './ownership.js';
 import { PortInUseError, startLocalStack } from './stack.js';
 
 const DEFAULT_PORT = 8000;
@@ -51,7 +52,7 @@ try {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
 } catch (error) {
-  if (error instanceof PortInUseError) {
+  if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
     console.error(error.message);
   } else {
     logger.error('the local stack could not start', { error: error as Error });

@@ -36,11 +36,13 @@ import { LocalStepFunctions } from './local-step-functions.js';
 import { chooseSandbox } from './sandbox.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
+import { claim, removeOrphans } from './ownership.js';
 import { LOCAL_S3_CREDENTIALS, startS3rver } from './s3-local.js';
 
 export const LOCAL_OWNER = 'local';
 export const LOCAL_BUCKET = 'tes-local';
 const TABLE_NAME = 'tes-tasks';
+const WORK_ROOT_PREFIX = 'tes-work-';
 
 /** The executor platform as the local runner sees it: images are not pulled, the host stands in. */
 const LOCAL_PLATFORM: ExecutorPlatform = {
@@ -124,7 +126,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    if (options.dataDir !== undefined) await mkdir(join(options.dataDir, 's3'), { recursive: true, mode: 0o700 });
+    if (options.dataDir !== undefined) {
+      await mkdir(join(options.dataDir, 's3'), { recursive: true, mode: 0o700 });
+      cleanups.push(await claim(options.dataDir));
+    }
     // Written once everything has closed (the first cleanup runs last): its absence at start means
     // the last run was killed, maybe in the middle of a write that dynalite does not make atomic.
     const closedCleanly = options.dataDir === undefined ? undefined : join(options.dataDir, 'closed-cleanly');
@@ -163,8 +168,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Task volumes and logs are scratch space: a fresh directory under the system temporary
     // directory, which every task's unprivileged uid can traverse (unlike a data directory under
     // a user's home), removed when the stack stops.
-    const workRoot = await mkdtemp(join(tmpdir(), 'tes-work-'));
+    // A stack that was killed left its own behind: removed here once its process is gone.
+    const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
+    if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
+    const workRoot = await mkdtemp(join(tmpdir(), WORK_ROOT_PREFIX));
     cleanups.push(() => rm(workRoot, { recursive: true, force: true }));
+    cleanups.push(await claim(workRoot));
     await mkdir(workRoot, { recursive: true, mode: 0o711 });
     await chmod(workRoot, 0o711);
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
