@@ -76,6 +76,26 @@ describe('attacks from inside a task', () => {
     expect(escaped(out)).toBe(false);
   });
 
+  it("cannot find or read another running task's files", async () => {
+    const secret = `secret-${Date.now()}`;
+    const victim = await tes.post<{ id: string }>(
+      '/tasks',
+      task({ volumes: ['/data'], executors: [{ image: 'alpine', command: ['/bin/sh', '-c', `echo ${secret} > /data/victim-file && sleep 30`] }] }),
+    );
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await tes.get<TesTask>(`/tasks/${victim.body.id}`)).body.state !== 'RUNNING') await new Promise((r) => setTimeout(r, 100));
+    try {
+      const { out } = await attack(
+        `find / -name victim-file 2>/dev/null | grep . && echo ESCAPED-found; grep -rs ${secret} /data /tmp /home 2>/dev/null | grep . && echo ESCAPED-read; ls /proc | grep -c '^[0-9]' ; exit 0`,
+      );
+      expect(escaped(out)).toBe(false);
+      // Its own PID namespace: the shell, grep/ls and little else.
+      expect(Number(out.trim().split('\n').at(-1))).toBeLessThan(6);
+    } finally {
+      await tes.post(`/tasks/${victim.body.id}:cancel`, {});
+    }
+  }, 90_000);
+
   it('cannot fill /tmp past its limit: the write fails, the task ends, the host is untouched', async () => {
     const { out, exit, task } = await attack('dd if=/dev/zero of=/tmp/fill bs=1M count=1100 2>&1; echo "rc=$?"; exit 1');
     expect(out).toMatch(/No space left on device/);
