@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
-import { mergedTesOpenApi, type OpenApiDocument } from './support/merged-spec.js';
+import { mergedTesOpenApi, type OpenApiDocument } from '../scripts/tes-spec.js';
 import { pythonWithClients } from './support/python-clients.js';
 
 const run = promisify(execFile);

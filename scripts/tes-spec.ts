@@ -1,18 +1,17 @@
 /**
- * The vendored TES OpenAPI as one self-contained document, for tools that read it from a file
- * (Schemathesis). The TES document refers to the GA4GH service-info schema by an external URL;
- * as in scripts/generate-tes-types.ts (whose helpers are not exported), those references are
- * rewritten to local `#/components/schemas/...` ones and the vendored service-info schemas are
- * merged into the TES components.
+ * The vendored TES OpenAPI as one self-contained document, for the type generator and for tools
+ * that read it from a file (Schemathesis). The TES document refers to the GA4GH service-info
+ * schema by an external URL; those references are rewritten to local `#/components/schemas/...`
+ * ones and the vendored service-info schemas are merged into the TES components.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..');
 const SERVICE_INFO_URL = 'https://raw.githubusercontent.com/ga4gh-discovery/ga4gh-service-info/v1.0.0/service-info.yaml';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface OpenApiDocument {
   servers?: { url: string }[];
