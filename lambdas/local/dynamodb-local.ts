@@ -7,15 +7,21 @@ import {
   type AttributeValue,
   CreateTableCommand,
   DeleteItemCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  GetItemCommand,
+  type GlobalSecondaryIndex,
   PutItemCommand,
   ResourceNotFoundException,
   ScanCommand,
+  type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
-import { TASK_TABLE } from '../adapters/task-table.js';
+import { ACTIVE_PARTITION, shardKey, TASK_TABLE } from '../adapters/task-table.js';
+import { isTerminal } from '../domain/states.js';
+import type { TesState } from '../domain/tes.js';
 import { listen, closeServer } from './net.js';
 
 export interface LocalDynamoDb {
@@ -31,14 +37,90 @@ export async function startDynalite(path?: string): Promise<LocalDynamoDb> {
   return { endpoint: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
 }
 
-/** Creates the task table unless it exists. */
-export async function ensureTaskTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** What a task table of an older version lacks: the indexes it was made without. */
+function missingIndexes(table: { GlobalSecondaryIndexes?: { IndexName?: string }[] }): string[] {
+  const present = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  return Object.values(TASK_TABLE.indexes)
+    .map((index) => index.name)
+    .filter((name) => !present.has(name));
+}
+
+async function describe(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
   }
+}
+
+/**
+ * Creates the task table unless it exists, and brings a table an older version made up to date
+ * (dynalite cannot add an index to a table): every item is copied to a side table with the keys
+ * the new indexes need, the table is made again, and the items go back. A kill at any point is
+ * finished or undone by the next start: the side table says, by a marker written last, whether it
+ * holds every item. Returns how many tasks were brought up to date.
+ */
+export async function ensureTaskTable(client: DynamoDBClient, tableName: string): Promise<number> {
+  const side = `${tableName}-upgrading`;
+  const saved = await describe(client, side);
+  if (saved !== undefined) {
+    if (await hasMarker(client, side)) return finishUpgrade(client, tableName, side);
+    await dropTable(client, side); // the copy was cut short; the table itself is intact
+  }
+  const table = await describe(client, tableName);
+  if (table === undefined) {
+    await createTaskTable(client, tableName);
+    return 0;
+  }
+  if (missingIndexes(table).length === 0) return 0;
+  await createTable(client, side, []);
+  for (const item of await scanAll(client, tableName)) await client.send(new PutItemCommand({ TableName: side, Item: item }));
+  await client.send(new PutItemCommand({ TableName: side, Item: { [TASK_TABLE.partitionKey]: { S: UPGRADE_MARKER } } }));
+  return finishUpgrade(client, tableName, side);
+}
+
+/** Sorts before every task id; written last to the side table, when it holds every item. */
+const UPGRADE_MARKER = '\u0000complete';
+
+async function hasMarker(client: DynamoDBClient, side: string): Promise<boolean> {
+  const out = await client.send(new GetItemCommand({ TableName: side, Key: { [TASK_TABLE.partitionKey]: { S: UPGRADE_MARKER } }, ConsistentRead: true }));
+  return out.Item !== undefined;
+}
+
+async function finishUpgrade(client: DynamoDBClient, tableName: string, side: string): Promise<number> {
+  if ((await describe(client, tableName)) !== undefined) await dropTable(client, tableName);
+  await createTaskTable(client, tableName);
+  let count = 0;
+  for (const item of await scanAll(client, side)) {
+    if (item[TASK_TABLE.partitionKey]?.S === UPGRADE_MARKER) continue;
+    await client.send(new PutItemCommand({ TableName: tableName, Item: withIndexKeys(item) }));
+    count += 1;
+  }
+  await dropTable(client, side);
+  return count;
+}
+
+/** An item with the index keys this version derives from it (`shard`; `active` while it runs); the same for an item that has them. */
+function withIndexKeys(item: Item): Item {
+  const id = item[TASK_TABLE.partitionKey]?.S ?? '';
+  const state = item['state']?.S as TesState | undefined;
+  return {
+    ...item,
+    [TASK_TABLE.indexes.all.partitionKey]: { S: shardKey(id) },
+    ...(state !== undefined && !isTerminal(state) ? { [TASK_TABLE.indexes.active.partitionKey]: { S: ACTIVE_PARTITION } } : {}),
+  };
+}
+
+async function dropTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  for (let attempt = 0; (await describe(client, tableName)) !== undefined; attempt += 1) {
+    if (attempt >= 250) throw new Error(`the table ${tableName} is still there after DeleteTable`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function createTaskTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const { byOwner, byOwnerState, active, all } = TASK_TABLE.indexes;
   const index = (spec: typeof byOwner | typeof byOwnerState | typeof active | typeof all, projection: 'INCLUDE' | 'KEYS_ONLY' = 'INCLUDE') => ({
     IndexName: spec.name,
@@ -51,25 +133,28 @@ export async function ensureTaskTable(client: DynamoDBClient, tableName: string)
         ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...TASK_TABLE.projectedAttributes] }
         : { ProjectionType: 'KEYS_ONLY' as const },
   });
+  await createTable(client, tableName, [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY'), index(all)], [
+    byOwner.partitionKey,
+    byOwnerState.partitionKey,
+    active.partitionKey,
+    all.partitionKey,
+  ]);
+}
+
+async function createTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[], indexKeys: string[] = []): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: TASK_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: byOwner.partitionKey, AttributeType: 'S' },
-        { AttributeName: byOwnerState.partitionKey, AttributeType: 'S' },
-        { AttributeName: active.partitionKey, AttributeType: 'S' },
-        { AttributeName: all.partitionKey, AttributeType: 'S' },
-      ],
+      AttributeDefinitions: [TASK_TABLE.partitionKey, ...indexKeys].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
       KeySchema: [{ AttributeName: TASK_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [index(byOwner), index(byOwnerState), index(active, 'KEYS_ONLY'), index(all)],
+      ...(indexes.length === 0 ? {} : { GlobalSecondaryIndexes: indexes }),
     }),
   );
   // dynalite answers CreateTable while the table is still CREATING, and refuses item requests until
   // it has stored it ACTIVE a moment later: wait for that, so the first request does not fail.
   for (let attempt = 0; ; attempt += 1) {
-    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const table = await describe(client, tableName);
     if (table?.TableStatus === 'ACTIVE') return;
     if (attempt >= 250) throw new Error(`the table ${tableName} is still ${table?.TableStatus} after CreateTable`);
     await new Promise((resolve) => setTimeout(resolve, 20));

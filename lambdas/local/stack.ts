@@ -153,7 +153,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials: LOCAL_S3_CREDENTIALS,
     };
     const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials });
-    await ensureTaskTable(dynamoClient, TABLE_NAME);
+    const upgraded = await ensureTaskTable(dynamoClient, TABLE_NAME);
+    if (upgraded > 0) logger.info('brought the task table of an older version up to date', { tasks: upgraded });
     if (closedCleanly !== undefined) {
       const wasClean = await rm(closedCleanly).then(() => true, () => false);
       if (!wasClean) {
