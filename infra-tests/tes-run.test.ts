@@ -258,4 +258,21 @@ describe('running tasks', () => {
       expect(processes).not.toContain(marker);
     }
   });
+
+  it('max_runtime_seconds: a task running past it ends SYSTEM_ERROR saying so, and its process is gone', async () => {
+    const marker = `runtime-${RUN_ID}`;
+    const started = Date.now();
+    const done = await run(
+      task({ resources: { backend_parameters: { max_runtime_seconds: '3' } }, executors: [sh(`exec sleep 300 # ${marker}`)] }),
+      30_000,
+    );
+    expect(done.state).toBe('SYSTEM_ERROR');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const full = await tes.get<TesTask>(`/tasks/${done.id}?view=FULL`);
+    expect(full.body.logs?.[0]?.system_logs?.join('\n')).toMatch(/ran past its max_runtime_seconds \(3\); executor 0 was stopped/);
+    if (target.local !== undefined) {
+      const { execFileSync } = await import('node:child_process');
+      expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toContain(marker);
+    }
+  }, 40_000);
 });

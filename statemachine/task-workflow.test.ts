@@ -3,6 +3,7 @@
  * with its Task states bound to recording stand-ins.
  */
 import { StateMachine } from 'aws-local-stepfunctions';
+import { withAwsTaskTimeouts } from '../lambdas/local/local-step-functions.js';
 import { describe, expect, it } from 'vitest';
 import { loadDefinition, SUBSTITUTIONS } from './definition.js';
 
@@ -25,7 +26,7 @@ async function run(handlers: Partial<Record<'Prepare' | 'RunExecutor' | 'Record'
     if (handler === undefined) throw new Error(`unexpected state ${name}`);
     return handler(input);
   };
-  const machine = new StateMachine(loadDefinition(SUBSTITUTIONS) as never, { validationOptions: { checkArn: false } });
+  const machine = new StateMachine(withAwsTaskTimeouts<never>(loadDefinition(SUBSTITUTIONS) as never), { validationOptions: { checkArn: false } });
   const execution = machine.run(
     { taskId: 't1' },
     {
@@ -45,7 +46,15 @@ async function run(handlers: Partial<Record<'Prepare' | 'RunExecutor' | 'Record'
   return { calls, names: calls.map(([name]) => name), result, error };
 }
 
-const plan = (i: number): Json => ({ taskDefinition: `td-${i}`, cluster: 'c', group: `g${i}`, capacityProviderStrategy: [], networkConfiguration: {}, overrides: {} });
+const plan = (i: number, timeoutSeconds = 3600): Json => ({
+  taskDefinition: `td-${i}`,
+  cluster: 'c',
+  group: `g${i}`,
+  capacityProviderStrategy: [],
+  timeoutSeconds,
+  networkConfiguration: {},
+  overrides: {},
+});
 /** Prepare for n executors; Record advances, stopping after `stopAfter` runs. */
 function executors(n: number, stopAfter = n): Partial<Record<string, Handler>> {
   return {
@@ -78,6 +87,8 @@ describe('the task workflow', () => {
       Overrides: {},
       PlatformVersion: 'LATEST',
       PropagateTags: 'TASK_DEFINITION',
+      // Only in the local definition, which carries TimeoutSecondsPath through Parameters.
+      tesTimeoutSeconds: 3600,
     });
   });
 
@@ -108,6 +119,19 @@ describe('the task workflow', () => {
     const { names, calls } = await run(handlers);
     expect(names).toEqual(['Prepare', 'RunExecutor', 'Record', 'Finalize']);
     expect(calls[2]?.[1]).toMatchObject({ ecsFailure: { Error: 'States.TaskFailed', Cause: '{"StopCode":"TaskFailedToStart"}' } });
+  });
+
+  it("stops waiting for an executor once its run's timeout (what is left of max_runtime_seconds) passes: RecordFailure, not Record", async () => {
+    const handlers = executors(1);
+    handlers['Prepare'] = () => ({ taskId: 't1', index: 0, runs: [plan(0, 1)], run: plan(0, 1) });
+    handlers['RunExecutor'] = () => new Promise(() => undefined);
+    handlers['RecordFailure'] = () => ({ state: 'SYSTEM_ERROR' });
+    const started = Date.now();
+    const { names, calls, error } = await run(handlers);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(names).toEqual(['Prepare', 'RunExecutor', 'RecordFailure']);
+    expect(calls[2]?.[1]).toMatchObject({ index: 0, failure: { Error: 'States.Timeout' } });
+    expect(error?.message ?? '').toMatch(/TES.SystemError|failed/i);
   });
 
   it('retries ECS throttling, then carries on', async () => {

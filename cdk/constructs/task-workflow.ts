@@ -103,6 +103,8 @@ export class TaskWorkflow extends Construct {
       allow(broker, ['s3:ListBucket'], [`arn:aws:s3:::${data}`]);
     }
     executors.logGroup.grant(record, 'logs:GetLogEvents');
+    // A task past its max_runtime_seconds: RecordFailure stops its Fargate task (the .sync state's timeout may not).
+    allow(recordFailure, ['ecs:StopTask'], [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${executors.cluster.clusterName}/*` })]);
     prepare.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ecs:RegisterTaskDefinition', 'ecs:DescribeTaskDefinition', 'ecs:TagResource'], resources: ['*'] }),
     );

@@ -70,15 +70,18 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     // stop every Fargate task of the task's runs ourselves. CANCELED then follows the ECS STOPPED event.
     const arns = running?.ecsTaskArns ?? [];
     if (this.ecs === undefined || arns.length === 0) return 'stopped';
-    const ecs = this.ecs;
-    await Promise.all(
-      arns.map((task) =>
-        ecs.client.send(new StopTaskCommand({ cluster: ecs.cluster, task, reason: reason.slice(0, 255) })).catch((error: unknown) => {
-          // Already stopped or gone: nothing left to stop.
-          if ((error as { name?: string }).name !== 'InvalidParameterException') throw error;
-        }),
-      ),
-    );
+    await stopEcsTasks(this.ecs.client, this.ecs.cluster, arns, reason);
     return 'stopping';
   }
+}
+
+/** Stops Fargate tasks by ARN; one already stopped or gone is left be. */
+export async function stopEcsTasks(client: ECSClient, cluster: string, arns: readonly string[], reason: string): Promise<void> {
+  await Promise.all(
+    arns.map((task) =>
+      client.send(new StopTaskCommand({ cluster, task, reason: reason.slice(0, 255) })).catch((error: unknown) => {
+        if ((error as { name?: string }).name !== 'InvalidParameterException') throw error;
+      }),
+    ),
+  );
 }

@@ -27,6 +27,23 @@ export const BACKEND_PARAMETERS: Readonly<Record<string, ParameterRule>> = {
   },
 };
 
+/** A task's max_runtime_seconds, if it set one (kept lower-cased by applyBackendParameters). */
+export function maxRuntimeSeconds(resources: { backend_parameters?: Readonly<Record<string, string>> } | undefined): number | undefined {
+  const raw = resources?.backend_parameters?.['max_runtime_seconds'];
+  return raw === undefined ? undefined : Number(raw);
+}
+
+/**
+ * How long the workflow may wait for a task's next executor: what is left of its
+ * max_runtime_seconds since it started (undefined: none left), never more than `longest`.
+ */
+export function runTimeoutSeconds(maxRuntime: number | undefined, startedAt: string | undefined, now: Date, longest: number): number | undefined {
+  if (maxRuntime === undefined) return longest;
+  const elapsed = startedAt === undefined ? 0 : Math.max(0, (now.getTime() - Date.parse(startedAt)) / 1000);
+  const left = Math.floor(maxRuntime - elapsed);
+  return left >= 1 ? Math.min(left, longest) : undefined;
+}
+
 export const SUPPORTED_BACKEND_PARAMETERS: readonly string[] = Object.keys(BACKEND_PARAMETERS);
 
 export interface BackendParameterOutcome {

@@ -52,7 +52,12 @@ export interface ExecutorPlatform {
   cluster: string;
   subnets: string[];
   securityGroups: string[];
+  /** The longest one executor may run (default a year, Step Functions' limit for an execution). */
+  longestRunSeconds?: number;
 }
+
+/** Step Functions runs a standard execution for at most a year. */
+export const LONGEST_RUN_SECONDS = 365 * 24 * 3600;
 
 interface KeyValue {
   name: string;
@@ -183,6 +188,8 @@ export interface RunPlan {
   taskDefinition: string;
   group: string;
   capacityProviderStrategy: { CapacityProvider: 'FARGATE' | 'FARGATE_SPOT'; Weight: number }[];
+  /** How long the workflow waits for this run before it stops it (what is left of max_runtime_seconds). */
+  timeoutSeconds: number;
   networkConfiguration: { AwsvpcConfiguration: { Subnets: string[]; SecurityGroups: string[]; AssignPublicIp: 'DISABLED' } };
   overrides: {
     Cpu: string;
@@ -207,6 +214,7 @@ export function runPlan(args: {
   size: FargateSize;
   platform: ExecutorPlatform;
   stagingEnvironment: Record<string, string>;
+  timeoutSeconds: number;
 }): RunPlan {
   const launch = executorLaunch(args.executor);
   const executorEnv = { HOME: EXECUTOR_HOME, ...launch.environment };
@@ -215,6 +223,7 @@ export function runPlan(args: {
     taskDefinition: args.taskDefinitionArn,
     group: `tes:${args.taskId}`,
     capacityProviderStrategy: [{ CapacityProvider: args.size.spot ? 'FARGATE_SPOT' : 'FARGATE', Weight: 1 }],
+    timeoutSeconds: args.timeoutSeconds,
     networkConfiguration: {
       AwsvpcConfiguration: { Subnets: args.platform.subnets, SecurityGroups: args.platform.securityGroups, AssignPublicIp: 'DISABLED' },
     },

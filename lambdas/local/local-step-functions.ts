@@ -25,14 +25,34 @@ type Json = Parameters<StateMachine['run']>[0];
  */
 export const UNBOUNDED_TASK_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-type StateDefinition = { Type?: string; TimeoutSeconds?: number; TimeoutSecondsPath?: string; Branches?: Machine[]; Iterator?: Machine; ItemProcessor?: Machine };
+type StateDefinition = {
+  Type?: string;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  Parameters?: Record<string, unknown>;
+  Branches?: Machine[];
+  Iterator?: Machine;
+  ItemProcessor?: Machine;
+};
 type Machine = { States: Record<string, StateDefinition> };
 
+/** Where the local definition carries a TimeoutSecondsPath's value through Parameters (see below). */
+export const LOCAL_TIMEOUT_FIELD = 'tesTimeoutSeconds';
+
+/**
+ * Also: AWS reads TimeoutSecondsPath from the state's input; the interpreter reads it from what
+ * Parameters made of it. So the value is carried through Parameters here, under a name the local
+ * handlers ignore.
+ */
 export function withAwsTaskTimeouts<T extends Machine>(definition: T): T {
   const copy = structuredClone(definition);
   const visit = (machine: Machine): void => {
     for (const state of Object.values(machine.States)) {
       if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = UNBOUNDED_TASK_SECONDS;
+      if (state.Type === 'Task' && state.TimeoutSecondsPath !== undefined && state.Parameters !== undefined) {
+        state.Parameters = { ...state.Parameters, [`${LOCAL_TIMEOUT_FIELD}.$`]: state.TimeoutSecondsPath };
+        state.TimeoutSecondsPath = `$.${LOCAL_TIMEOUT_FIELD}`;
+      }
       for (const inner of [...(state.Branches ?? []), state.Iterator, state.ItemProcessor]) if (inner !== undefined) visit(inner);
     }
   };

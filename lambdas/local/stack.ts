@@ -32,7 +32,7 @@ import { ensureTaskTable, repairIndexes, startDynalite } from './dynamodb-local.
 import { createApiServer } from './http-adapter.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
-import { LocalStepFunctions } from './local-step-functions.js';
+import { LocalStepFunctions, UNBOUNDED_TASK_SECONDS } from './local-step-functions.js';
 import { chooseSandbox } from './sandbox.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
@@ -53,6 +53,8 @@ const LOCAL_PLATFORM: ExecutorPlatform = {
   cluster: 'local',
   subnets: [],
   securityGroups: [],
+  // The local interpreter's timers hold at most this long (Node.js setTimeout).
+  longestRunSeconds: UNBOUNDED_TASK_SECONDS,
 };
 
 /** TES_LOCAL_DISK_GB: the most disk one executor's volumes may use on this machine. */
@@ -200,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sizing: { spotAllowed: true },
       clock: systemClock,
       logs: runner,
+      stopExecutors: (taskId) => runner.stop(taskId),
     };
     const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
     if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());

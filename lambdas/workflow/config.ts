@@ -21,7 +21,7 @@ import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { EcsTaskDefinitions } from '../adapters/ecs-task-definitions.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
 import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
-import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
+import { stopEcsTasks, StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import type { WorkflowDeps } from './deps.js';
@@ -60,10 +60,12 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
   const stagingTokens = new StagingTokens(Buffer.from(required(env, 'TES_STAGING_SECRET'), 'base64'));
   const logGroup = required(env, 'TES_EXECUTOR_LOG_GROUP');
   const executionRoleArn = env['TES_EXECUTION_ROLE_ARN'];
+  const cluster = required(env, 'TES_CLUSTER_ARN');
+  const ecs = new ECSClient({ region: aws.region });
   const deps: WorkflowDeps = {
     store,
     objects: new S3ObjectStore(s3, bucket),
-    registry: new EcsTaskDefinitions(new ECSClient({ region: aws.region })),
+    registry: new EcsTaskDefinitions(ecs),
     stagingTokens,
     platform: {
       runtimeImage: required(env, 'TES_RUNTIME_IMAGE'),
@@ -71,7 +73,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
       ...(executionRoleArn ? { executionRoleArn } : {}),
       logGroup,
       region: aws.region,
-      cluster: required(env, 'TES_CLUSTER_ARN'),
+      cluster,
       subnets: list(env, 'TES_SUBNETS'),
       securityGroups: list(env, 'TES_SECURITY_GROUPS'),
     },
@@ -79,6 +81,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     clock: systemClock,
     logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region }), logGroup, store),
     ...(env['TES_BROKER_URL'] ? { brokerUrl: env['TES_BROKER_URL'] } : {}),
+    stopExecutors: (_taskId, arns, reason) => stopEcsTasks(ecs, cluster, arns, reason),
   };
   const stateMachineArn = env['TES_STATE_MACHINE_ARN'];
   return {

@@ -19,4 +19,6 @@ export interface WorkflowDeps {
   logs: LogStore;
   /** Where stage-in/out reach the staging broker (in AWS); locally they call it in-process. */
   brokerUrl?: string;
+  /** Stops a task's executors (its Fargate tasks by ARN, as the workflow noted them), when the workflow gives up on them. */
+  stopExecutors?: (taskId: string, ecsTaskArns: string[], reason: string) => Promise<void>;
 }

@@ -3,6 +3,7 @@
  * SYSTEM_ERROR (staging or the platform failed), with the attempt's end time and its Fargate usage
  * and estimated cost in the log metadata. A task being canceled becomes CANCELED instead.
  */
+import { maxRuntimeSeconds } from '../domain/backend-parameters.js';
 import { fargateCost, fargateSize } from '../domain/fargate.js';
 import { isTerminal } from '../domain/states.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
@@ -42,7 +43,15 @@ export async function recordFailure(deps: WorkflowDeps, state: WorkflowState): P
   if (read === undefined) return { state: 'UNKNOWN' };
   if (read.state === 'CANCELING') return { state: (await moveTask(deps, read, 'CANCELED')).state };
   const failure: StepFailure = state.failure ?? { Error: 'unknown' };
-  const reason = `the task's workflow failed: ${failure.Error}${failure.Cause ? `: ${failure.Cause.slice(0, 1000)}` : ''}`;
+  let reason = `the task's workflow failed: ${failure.Error}${failure.Cause ? `: ${failure.Cause.slice(0, 1000)}` : ''}`;
+  if (failure.Error === 'States.Timeout') {
+    // Only RunExecutor has a timeout: what was left of max_runtime_seconds.
+    reason = `the task ran past its max_runtime_seconds (${maxRuntimeSeconds(read.task.resources) ?? '?'}); executor ${state.index ?? 0} was stopped`;
+    const arns = Object.entries(read.logs.at(-1)?.metadata ?? {})
+      .filter(([key]) => key.startsWith('ecs_task_'))
+      .map(([, arn]) => arn);
+    await deps.stopExecutors?.(read.id, arns, 'max_runtime_seconds exceeded');
+  }
   const ended = await moveTask(deps, read, 'SYSTEM_ERROR', (logs) => withSystemLog(logs, `SYSTEM_ERROR: ${reason}`));
   return { state: ended.state };
 }

@@ -5,7 +5,8 @@
  */
 import { fargateSize } from '../domain/fargate.js';
 import { mountDirectories } from '../domain/mounts.js';
-import { executorTaskDefinition, runPlan } from '../domain/task-definition.js';
+import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
+import { executorTaskDefinition, LONGEST_RUN_SECONDS, runPlan } from '../domain/task-definition.js';
 import type { TesTaskLog } from '../domain/tes.js';
 import { moveTask } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
@@ -36,6 +37,12 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
   if (initializing.state !== 'INITIALIZING') return { taskId: read.id };
 
   const mounts = mountDirectories(initializing.task);
+  const timeoutSeconds = runTimeoutSeconds(
+    maxRuntimeSeconds(initializing.task.resources),
+    undefined,
+    now,
+    deps.platform.longestRunSeconds ?? LONGEST_RUN_SECONDS,
+  ) as number;
   const expires = Math.floor(now.getTime() / 1000) + TOKEN_LIFETIME_SECONDS;
   const runs = [];
   for (const [index, executor] of initializing.task.executors.entries()) {
@@ -55,6 +62,7 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
           TES_EXECUTOR_USER: deps.platform.executorUser,
           ...(deps.brokerUrl ? { TES_BROKER_URL: deps.brokerUrl } : {}),
         },
+        timeoutSeconds,
       }),
     );
   }

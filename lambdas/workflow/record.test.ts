@@ -5,13 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportKey } from '../adapters/s3-staging-broker.js';
 import { StagingTokens } from '../domain/staging-token.js';
-import type { RunPlan } from '../domain/task-definition.js';
+import { LONGEST_RUN_SECONDS, type RunPlan } from '../domain/task-definition.js';
+import type { TesTaskLog } from '../domain/tes.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { MemoryObjects } from '../testing/memory-objects.js';
 import type { StageReport } from '../ports/staging.js';
 import type { WorkflowDeps } from './deps.js';
-import { finalize } from './finalize.js';
+import { finalize, recordFailure } from './finalize.js';
 import { record } from './record.js';
 import type { WorkflowState } from './state.js';
 
@@ -37,7 +38,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-async function running(executors = 1, ignoreFirst = false): Promise<TaskRecord> {
+async function running(executors = 1, ignoreFirst = false, limit?: { maxRuntime: number; startedSecondsAgo: number }): Promise<TaskRecord> {
   n += 1;
   const record: TaskRecord = {
     id: `01w${String(n).padStart(8, '0')}`,
@@ -45,8 +46,11 @@ async function running(executors = 1, ignoreFirst = false): Promise<TaskRecord> 
     state: 'RUNNING',
     version: 1,
     creationTime: new Date().toISOString(),
-    task: { executors: Array.from({ length: executors }, (_, i) => ({ image: 'a', command: ['b'], ...(i === 0 && ignoreFirst ? { ignore_error: true } : {}) })) },
-    logs: [{ logs: [], outputs: [] }],
+    task: {
+      executors: Array.from({ length: executors }, (_, i) => ({ image: 'a', command: ['b'], ...(i === 0 && ignoreFirst ? { ignore_error: true } : {}) })),
+      ...(limit === undefined ? {} : { resources: { backend_parameters: { max_runtime_seconds: String(limit.maxRuntime) } } }),
+    },
+    logs: [{ logs: [], outputs: [], ...(limit === undefined ? {} : { start_time: new Date(Date.now() - limit.startedSecondsAgo * 1000).toISOString() }) }],
   };
   await table.store.create(record);
   return record;
@@ -76,7 +80,7 @@ describe('Record', () => {
     const task = await running(2);
     reports(task.id, 0, ok, { ok: true, warnings: ['w'], outputs: [{ url: 's3://b/o', path: '/o/x', size_bytes: '3' }] });
     const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
-    expect(next.run).toEqual(plan(1));
+    expect(next.run).toEqual({ ...plan(1), timeoutSeconds: LONGEST_RUN_SECONDS });
     expect(next.index).toBe(1);
     expect(next.outcome?.runSeconds).toBe(30);
     const stored = await table.store.get(task.id);
@@ -95,7 +99,7 @@ describe('Record', () => {
     const lenient = await running(2, true);
     reports(lenient.id, 0, ok, ok);
     const next = await record(deps, { taskId: lenient.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(2) });
-    expect(next.run).toEqual(plan(1));
+    expect(next.run).toMatchObject(plan(1));
     expect(next.outcome?.executorFailed).toBe(true);
   });
 
@@ -109,6 +113,32 @@ describe('Record', () => {
     const stored = await table.store.get(task.id);
     expect(stored?.logs[0]?.logs[0]?.exit_code).toBe(137);
     expect(stored?.logs[0]?.system_logs).toContain('executor 0 exited 137: OutOfMemoryError: Container killed due to memory usage');
+  });
+
+  it('gives the next executor what is left of max_runtime_seconds, and ends the task when nothing is', async () => {
+    const withTime = await running(2, false, { maxRuntime: 100, startedSecondsAgo: 40 });
+    reports(withTime.id, 0, ok, ok);
+    const next = await record(deps, { taskId: withTime.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
+    expect(next.run?.timeoutSeconds).toBeGreaterThanOrEqual(58);
+    expect(next.run?.timeoutSeconds).toBeLessThanOrEqual(60);
+
+    const late = await running(2, false, { maxRuntime: 100, startedSecondsAgo: 120 });
+    reports(late.id, 0, ok, ok);
+    const ended = await record(deps, { taskId: late.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
+    expect(ended.run).toBeUndefined();
+    expect(ended.outcome?.systemError).toBe('the task ran past its max_runtime_seconds (100) before executor 1 could start');
+    expect(await finalize(deps, ended)).toEqual({ state: 'SYSTEM_ERROR' });
+  });
+
+  it('RecordFailure names a run past max_runtime_seconds and stops its Fargate task', async () => {
+    const task = await running(1, false, { maxRuntime: 5, startedSecondsAgo: 6 });
+    const stored = (await table.store.get(task.id)) as TaskRecord;
+    await table.store.updateLogs(stored, [{ ...(stored.logs[0] as TesTaskLog), metadata: { ecs_task_0: 'arn:aws:ecs:r:1:task/c/abc' } }]);
+    const stopped: [string, string[], string][] = [];
+    const stopping = { ...deps, stopExecutors: (id: string, arns: string[], reason: string) => Promise.resolve(void stopped.push([id, arns, reason])) };
+    expect(await recordFailure(stopping, { taskId: task.id, index: 0, failure: { Error: 'States.Timeout' } })).toEqual({ state: 'SYSTEM_ERROR' });
+    expect(stopped).toEqual([[task.id, ['arn:aws:ecs:r:1:task/c/abc'], 'max_runtime_seconds exceeded']]);
+    expect((await table.store.get(task.id))?.logs[0]?.system_logs).toEqual(['SYSTEM_ERROR: the task ran past its max_runtime_seconds (5); executor 0 was stopped']);
   });
 
   it('turns a failed stage-in into SYSTEM_ERROR without an executor log', async () => {

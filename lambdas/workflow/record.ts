@@ -6,7 +6,8 @@
  */
 import { ecsTaskMetadataKey } from '../adapters/cloudwatch-log-store.js';
 import { reportKey } from '../adapters/s3-staging-broker.js';
-import { CONTAINERS } from '../domain/task-definition.js';
+import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
+import { CONTAINERS, LONGEST_RUN_SECONDS } from '../domain/task-definition.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import type { ReportName, StageReport } from '../ports/staging.js';
@@ -142,9 +143,17 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
 
   if (exitCode !== undefined && exitCode !== 0) outcome.executorFailed = true;
   if (systemError !== undefined) outcome.systemError = systemError;
-  const ignoreError = (await deps.store.get(state.taskId))?.task.executors[index]?.ignore_error === true;
+  const current = await deps.store.get(state.taskId);
+  const ignoreError = current?.task.executors[index]?.ignore_error === true;
   const goOn = systemError === undefined && (exitCode === 0 || ignoreError) && index + 1 < runs.length;
   const nextState: WorkflowState = { taskId: state.taskId, index: index + 1, runs, outcome };
-  if (goOn) nextState.run = runs[index + 1];
+  const next = runs[index + 1];
+  if (goOn && next !== undefined) {
+    // The next executor gets what is left of max_runtime_seconds; none left ends the task here.
+    const maxRuntime = maxRuntimeSeconds(current?.task.resources);
+    const timeout = runTimeoutSeconds(maxRuntime, current?.logs.at(-1)?.start_time, deps.clock.now(), deps.platform.longestRunSeconds ?? LONGEST_RUN_SECONDS);
+    if (timeout === undefined) outcome.systemError = `the task ran past its max_runtime_seconds (${maxRuntime}) before executor ${index + 1} could start`;
+    else nextState.run = { ...next, timeoutSeconds: timeout };
+  }
   return nextState;
 }
