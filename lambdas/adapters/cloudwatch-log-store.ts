@@ -5,12 +5,9 @@
  * log's `stdout` tail carries both and `stderr` is empty (set `stderr` to a path to keep it apart).
  */
 import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { TaskStore } from '../ports/task-store.js';
-
-export function ecsTaskMetadataKey(executorIndex: number): string {
-  return `ecs_task_${executorIndex}`;
-}
 
 export class CloudWatchLogStore implements LogStore {
   constructor(

@@ -16,7 +16,7 @@ import { assertTransition, isTerminal } from '../domain/states.js';
 import type { OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTask, TesTaskLog } from '../domain/tes.js';
 import { StaleWriteError, type StateChange, type SummaryPage, type SummaryQuery, type TaskStore } from '../ports/task-store.js';
-import { ACTIVE_PARTITION, ALL_SHARD_KEYS, ownerStateKey, shardKey, TASK_TABLE } from './task-table.js';
+import { ACTIVE_PARTITION, ALL_SHARD_KEYS, derivedIndexKeys, ownerStateKey, TASK_TABLE } from './task-table.js';
 
 interface TaskItem {
   pk: string;
@@ -37,8 +37,7 @@ interface TaskItem {
 function toItem(record: TaskRecord): TaskItem {
   return {
     pk: record.id,
-    ...(isTerminal(record.state) ? {} : { active: ACTIVE_PARTITION }),
-    shard: shardKey(record.id),
+    ...derivedIndexKeys(record.id, record.state),
     owner: record.owner,
     ownerState: ownerStateKey(record.owner, record.state),
     state: record.state,

@@ -10,6 +10,9 @@
  * The listing indexes project only what a listing filters on (state, name, tags): the MINIMAL view is
  * answered from the index alone, and BASIC/FULL read the page's items by key.
  */
+import { isTerminal } from '../domain/states.js';
+import type { TesState } from '../domain/tes.js';
+
 export const TASK_TABLE = {
   partitionKey: 'pk',
   indexes: {
@@ -32,6 +35,11 @@ export function shardKey(id: string): string {
   let hash = 2166136261;
   for (let i = 0; i < id.length; i += 1) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619);
   return `ALL#${(hash >>> 0) % ALL_SHARDS}`;
+}
+
+/** The index keys a task item derives from its id and state: its `all` shard, and `active` until it ends. */
+export function derivedIndexKeys(id: string, state: TesState): { shard: string; active?: string } {
+  return { shard: shardKey(id), ...(isTerminal(state) ? {} : { active: ACTIVE_PARTITION }) };
 }
 
 export const ALL_SHARD_KEYS = Array.from({ length: ALL_SHARDS }, (_, i) => `ALL#${i}`);

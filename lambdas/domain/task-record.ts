@@ -38,3 +38,15 @@ export interface TaskSummary {
 
 /** Content inputs at least this large are kept in the object store, not in the task item. */
 export const OFFLOAD_CONTENT_BYTES = 16 * 1024;
+
+/** The attempt-metadata key under which the workflow notes the ECS task of executor `index`'s run. */
+export function ecsTaskMetadataKey(executorIndex: number): string {
+  return `ecs_task_${executorIndex}`;
+}
+
+/** The ECS tasks an attempt's runs started, as the workflow noted them in its metadata. */
+export function ecsTaskArns(attempt: TesTaskLog | undefined): string[] {
+  return Object.entries(attempt?.metadata ?? {})
+    .filter(([key]) => /^ecs_task_\d+$/.test(key))
+    .map(([, arn]) => arn);
+}

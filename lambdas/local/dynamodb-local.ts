@@ -19,8 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
-import { ACTIVE_PARTITION, shardKey, TASK_TABLE } from '../adapters/task-table.js';
-import { isTerminal } from '../domain/states.js';
+import { derivedIndexKeys, TASK_TABLE } from '../adapters/task-table.js';
 import type { TesState } from '../domain/tes.js';
 import { listen, closeServer } from './net.js';
 
@@ -101,15 +100,12 @@ async function finishUpgrade(client: DynamoDBClient, tableName: string, side: st
   return count;
 }
 
-/** An item with the index keys this version derives from it (`shard`; `active` while it runs); the same for an item that has them. */
+/** An item with the index keys this version derives from it (the same for an item that has them). */
 function withIndexKeys(item: Item): Item {
-  const id = item[TASK_TABLE.partitionKey]?.S ?? '';
   const state = item['state']?.S as TesState | undefined;
-  return {
-    ...item,
-    [TASK_TABLE.indexes.all.partitionKey]: { S: shardKey(id) },
-    ...(state !== undefined && !isTerminal(state) ? { [TASK_TABLE.indexes.active.partitionKey]: { S: ACTIVE_PARTITION } } : {}),
-  };
+  if (state === undefined) return item;
+  const keys = derivedIndexKeys(item[TASK_TABLE.partitionKey]?.S ?? '', state);
+  return { ...item, ...Object.fromEntries(Object.entries(keys).map(([name, value]) => [name, { S: value }])) };
 }
 
 async function dropTable(client: DynamoDBClient, tableName: string): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { Caller } from '../domain/caller.js';
 import { isCancelable } from '../domain/states.js';
+import { ecsTaskArns } from '../domain/task-record.js';
 import type { TesCancelTaskResponse } from '../domain/tes.js';
 import type { TesDeps } from './deps.js';
 import { loadOwnTask } from './get-task.js';
@@ -15,11 +16,8 @@ export async function cancelTask(deps: TesDeps, caller: Caller, id: string): Pro
   if (!isCancelable(read.state)) return {};
   const canceling = await moveTask(deps, read, 'CANCELING');
   if (canceling.state !== 'CANCELING') return {};
-  // The ECS tasks the task's runs started, as the workflow noted them in the attempt's metadata.
-  const ecsTaskArns = Object.entries(canceling.logs.at(-1)?.metadata ?? {})
-    .filter(([key]) => key.startsWith('ecs_task_'))
-    .map(([, arn]) => arn);
-  const outcome = await deps.workflow.stop(id, caller.owner === read.owner ? `canceled by ${caller.owner}` : `canceled by admin ${caller.owner}`, { ecsTaskArns });
+  const reason = caller.owner === read.owner ? `canceled by ${caller.owner}` : `canceled by admin ${caller.owner}`;
+  const outcome = await deps.workflow.stop(id, reason, { ecsTaskArns: ecsTaskArns(canceling.logs.at(-1)) });
   if (outcome === 'stopped') await moveTask(deps, canceling, 'CANCELED');
   return {};
 }

@@ -6,6 +6,7 @@
 import { maxRuntimeSeconds } from '../domain/backend-parameters.js';
 import { fargateCost, fargateSize } from '../domain/fargate.js';
 import { isTerminal } from '../domain/states.js';
+import { ecsTaskArns } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
 import { moveTask, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
@@ -47,10 +48,7 @@ export async function recordFailure(deps: WorkflowDeps, state: WorkflowState): P
   if (failure.Error === 'States.Timeout') {
     // Only RunExecutor has a timeout: what was left of max_runtime_seconds.
     reason = `the task ran past its max_runtime_seconds (${maxRuntimeSeconds(read.task.resources) ?? '?'}); executor ${state.index ?? 0} was stopped`;
-    const arns = Object.entries(read.logs.at(-1)?.metadata ?? {})
-      .filter(([key]) => key.startsWith('ecs_task_'))
-      .map(([, arn]) => arn);
-    await deps.stopExecutors?.(read.id, arns, 'max_runtime_seconds exceeded');
+    await deps.stopExecutors?.(read.id, ecsTaskArns(read.logs.at(-1)), 'max_runtime_seconds exceeded');
   }
   const ended = await moveTask(deps, read, 'SYSTEM_ERROR', (logs) => withSystemLog(logs, `SYSTEM_ERROR: ${reason}`));
   return { state: ended.state };

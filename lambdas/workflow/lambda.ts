@@ -4,7 +4,7 @@
  * environment once per container and then only passes the event on.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ecsTaskMetadataKey } from '../adapters/cloudwatch-log-store.js';
+import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import { CONTAINERS } from '../domain/task-definition.js';
 import { moveTask } from '../usecases/transitions.js';
 import { StaleWriteError } from '../ports/task-store.js';

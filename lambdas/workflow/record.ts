@@ -4,10 +4,10 @@
  * choose what runs next: the next executor, unless this one failed without ignore_error or staging
  * failed.
  */
-import { ecsTaskMetadataKey } from '../adapters/cloudwatch-log-store.js';
 import { reportKey } from '../adapters/s3-staging-broker.js';
 import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
 import { CONTAINERS, LONGEST_RUN_SECONDS } from '../domain/task-definition.js';
+import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import type { ReportName, StageReport } from '../ports/staging.js';
