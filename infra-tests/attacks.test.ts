@@ -1,86 +1,138 @@
 /**
- * Tasks that attack the local sandbox. Each must be contained, end in a terminal state with its
- * exit code recorded, and leave the server serving.
+ * Tasks that attack the local runtime, against every runtime this machine has (CI: Podman and
+ * bubblewrap; TES_TEST_RUNTIMES names them). Each must be contained, end in a terminal state with
+ * its exit code recorded, and leave the server serving. The scripts run in the test image (busybox)
+ * under a container runtime and in the host's tools under bubblewrap, so each uses what both have.
  */
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
-import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import type { LocalStack } from '../lambdas/local/stack.js';
 import { TesHttp } from './support/target.js';
 import { task, TERMINAL_STATES, waitForTerminal } from './support/tasks.js';
+import { runtimesUnderTest, TEST_IMAGE } from './support/test-image.js';
+import { startTestStack } from './support/local-stack.js';
 
-let stack: LocalStack;
-let tes: TesHttp;
-beforeAll(async () => {
-  // Each executor's volumes may use 256 MiB of disk here (TES_LOCAL_DISK_GB), to attack the limit cheaply.
-  stack = await startLocalStack({ port: 0, env: { TES_LOCAL_DISK_GB: '0.25' } });
-  tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const run = promisify(execFile);
+const runtimes = await runtimesUnderTest();
+const root = process.getuid?.() === 0;
 
-async function attack(script: string, timeoutMs = 60_000, extra: Partial<TesTask> = {}): Promise<{ task: TesTask; out: string; exit: number }> {
-  const reply = await tes.post<{ id: string }>('/tasks', task({ ...extra, executors: [{ image: 'alpine', command: ['/bin/sh', '-c', script] }] }));
-  expect(reply.status).toBe(200);
-  const done = await waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id, timeoutMs);
-  expect(TERMINAL_STATES).toContain(done.state);
-  const log = done.logs?.[0]?.logs[0];
-  expect(log?.exit_code, 'the exit code is recorded').toBeTypeOf('number');
-  // The server keeps serving.
-  expect((await tes.get('/service-info')).status).toBe(200);
-  return { task: done, out: `${log?.stdout ?? ''}${log?.stderr ?? ''}`, exit: log?.exit_code ?? -1 };
+/** A connection attempt with whatever the image has (perl on the host, busybox nc in the test image). */
+const connect = (host: string, port: number | string) =>
+  `if command -v perl >/dev/null; then perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "${host}:${port}", Timeout => 2) and print "ESCAPED\\n"'; else echo | nc -w 2 ${host} ${port} >/dev/null 2>&1 && echo ESCAPED; fi`;
+
+/**
+ * A host directory holding what an attacker would want the host-side launcher to load: a shared
+ * object whose constructor, a Node.js module that, and commands named like every launcher that,
+ * leave a marker here. Any marker means task code ran on the host, outside every sandbox.
+ */
+async function hostTrap(): Promise<{ dir: string; markers: () => Promise<string[]>; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tes-attack-'));
+  await chmod(dir, 0o1777);
+  const source = join(dir, 'evil.c');
+  await writeFile(source, `#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void evil(void) { char p[512]; snprintf(p, sizeof p, "${dir}/marker-so-%d", (int)getpid()); FILE *f = fopen(p, "w"); if (f) { fprintf(f, "%d\\n", (int)getuid()); fclose(f); } }\n`);
+  try {
+    await run('cc', ['-shared', '-fPIC', '-o', join(dir, 'evil.so'), source]);
+  } catch (error) {
+    throw new Error(`the launcher-injection attack needs a C compiler (cc) to build its shared object: ${(error as Error).message}`, { cause: error });
+  }
+  await writeFile(join(dir, 'evil.cjs'), `require('fs').writeFileSync(${JSON.stringify(join(dir, 'marker-node'))}, String(process.getuid()));\n`);
+  await mkdir(join(dir, 'bin'));
+  for (const name of ['prlimit', 'setpriv', 'bwrap', 'podman', 'docker', 'node', 'sh', 'env']) {
+    await writeFile(join(dir, 'bin', name), `#!/bin/sh\ntouch ${dir}/marker-path-${name}\nexit 1\n`, { mode: 0o755 });
+  }
+  await chmod(join(dir, 'evil.so'), 0o644);
+  return {
+    dir,
+    markers: async () => (await readdir(dir)).filter((f) => f.startsWith('marker')),
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
-const escaped = (out: string) => out.includes('ESCAPED');
+describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a task, on %s', (kind, runtime) => {
+  let stack: LocalStack;
+  let tes: TesHttp;
+  beforeAll(async () => {
+    if (runtime.problem !== undefined) throw new Error(`${kind} is to be tested here but cannot run: ${runtime.problem}`);
+    // Small limits, to attack them cheaply: 256 MiB of disk and 64 processes per executor.
+    stack = await startTestStack({ port: 0, env: { TES_LOCAL_RUNTIME: kind, TES_LOCAL_DISK_GB: '0.25', TES_LOCAL_PIDS_LIMIT: '64' } });
+    expect(stack.sandbox).toBe(kind);
+    tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
 
-describe('attacks from inside a task', () => {
+  async function attack(script: string, timeoutMs = 60_000, extra: Partial<TesTask> = {}, env: Record<string, string> = {}) {
+    const reply = await tes.post<{ id: string }>('/tasks', task({ ...extra, executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', script], env }] }));
+    expect(reply.status, reply.text).toBe(200);
+    const done = await waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id, timeoutMs);
+    expect(TERMINAL_STATES).toContain(done.state);
+    const log = done.logs?.[0]?.logs[0];
+    expect(log?.exit_code, `the exit code is recorded: ${JSON.stringify(done.logs)}`).toBeTypeOf('number');
+    // The server keeps serving.
+    expect((await tes.get('/service-info')).status).toBe(200);
+    return { task: done, out: `${log?.stdout ?? ''}${log?.stderr ?? ''}`, exit: log?.exit_code ?? -1, system: done.logs?.[0]?.system_logs?.join('\n') ?? '' };
+  }
+
+  const escaped = (out: string) => out.includes('ESCAPED');
+
   it('cannot write to /', async () => {
     const { out } = await attack('echo x > /evil && echo ESCAPED; mkdir /evil-dir && echo ESCAPED; exit 0');
     expect(escaped(out)).toBe(false);
   });
 
-  it('cannot become root through setuid binaries', async () => {
-    const { out } = await attack('su -c "id -u" root </dev/null; /usr/bin/passwd -S root; [ "$(id -u)" = 0 ] && echo ESCAPED; exit 0');
+  it('cannot become root through setuid binaries (a setuid-root su with a passwordless root, in the image)', async () => {
+    const { out } = await attack(
+      'for su in /bin/suid-busybox su; do (command -v $su || [ -x $su ]) >/dev/null && $su -c "id -u" root </dev/null 2>&1 | grep -qx 0 && echo ESCAPED; done; /bin/suid-busybox id -u 2>/dev/null | grep -qx 0 && echo ESCAPED; [ "$(id -u)" = 0 ] && echo ESCAPED; exit 0',
+    );
     expect(escaped(out)).toBe(false);
   });
 
   it('cannot make a user namespace to get capabilities back', async () => {
-    const { out } = await attack('unshare -Ur id -u && echo ESCAPED; unshare -U true && echo ESCAPED; exit 0');
+    const { out } = await attack('unshare -Ur id -u 2>/dev/null && echo ESCAPED; unshare -U true 2>/dev/null && echo ESCAPED; exit 0');
     expect(escaped(out)).toBe(false);
   });
 
   it('cannot open raw sockets', async () => {
-    const { out } = await attack(`perl -MSocket -e 'socket(my $s, PF_INET, SOCK_RAW, 1) and print "ESCAPED\\n"'; exit 0`);
+    const { out } = await attack(
+      `if command -v perl >/dev/null; then perl -MSocket -e 'socket(my $s, PF_INET, SOCK_RAW, 1) and print "ESCAPED\\n"'; else ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1 && echo ESCAPED; fi; exit 0`,
+    );
     expect(escaped(out)).toBe(false);
   });
 
   it('cannot mount anything', async () => {
-    const { out } = await attack('mkdir -p /tmp/m; mount -t tmpfs none /tmp/m && echo ESCAPED; mount --bind / /tmp/m && echo ESCAPED; exit 0');
+    const { out } = await attack('mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>/dev/null && echo ESCAPED; mount --bind / /tmp/m 2>/dev/null && echo ESCAPED; exit 0');
     expect(escaped(out)).toBe(false);
   });
 
   it.each([
-    ['the TES server', () => `127.0.0.1:${stack.port}`],
-    ['the EC2 instance metadata service', () => '169.254.169.254:80'],
-    ['the ECS task metadata and credentials endpoint', () => '169.254.170.2:80'],
-    ['the internet', () => '1.1.1.1:443'],
+    ['the TES server', () => ['127.0.0.1', stack.port] as const],
+    ['the EC2 instance metadata service', () => ['169.254.169.254', 80] as const],
+    ['the ECS task metadata and credentials endpoint', () => ['169.254.170.2', 80] as const],
+    ['the internet', () => ['1.1.1.1', 443] as const],
   ])('cannot reach %s', async (_what, address) => {
-    const { out } = await attack(`perl -MIO::Socket::INET -e 'IO::Socket::INET->new(PeerAddr => "${address()}", Timeout => 2) and print "ESCAPED\\n"'; exit 0`);
+    const [host, port] = address();
+    const { out } = await attack(`${connect(host, port)}; exit 0`);
     expect(escaped(out)).toBe(false);
   });
 
   it("cannot read the host's secrets, other processes or other tasks' files", async () => {
     const { out } = await attack(
-      'for p in /etc/shadow /etc/ssh /root /var /srv /opt /work; do (cat "$p" || ls "$p") >/dev/null 2>&1 && echo "ESCAPED $p"; done; [ "$(ls /home)" = tes ] || echo ESCAPED-home; ls /tmp | grep . && echo ESCAPED-tmp; exit 0',
+      'cat /etc/shadow >/dev/null 2>&1 && echo "ESCAPED shadow"; for p in /etc/ssh /root /var /srv /opt /work; do ls "$p" >/dev/null 2>&1 && echo "ESCAPED $p"; done; [ "$(ls /home)" = tes ] || echo ESCAPED-home; ls /tmp | grep . && echo ESCAPED-tmp; exit 0',
     );
     expect(escaped(out)).toBe(false);
   });
 
-  it("cannot find or read another running task's files", async () => {
+  it("cannot find or read another running task's files, nor see its processes", async () => {
     const secret = `secret-${Date.now()}`;
     const victim = await tes.post<{ id: string }>(
       '/tasks',
-      task({ volumes: ['/data'], executors: [{ image: 'alpine', command: ['/bin/sh', '-c', `echo ${secret} > /data/victim-file && sleep 30`] }] }),
+      task({ volumes: ['/data'], executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', `echo ${secret} > /data/victim-file && sleep 30`] }] }),
     );
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && (await tes.get<TesTask>(`/tasks/${victim.body.id}`)).body.state !== 'RUNNING') await new Promise((r) => setTimeout(r, 100));
@@ -89,25 +141,107 @@ describe('attacks from inside a task', () => {
         `find / -name victim-file 2>/dev/null | grep . && echo ESCAPED-found; grep -rs ${secret} /data /tmp /home 2>/dev/null | grep . && echo ESCAPED-read; ls /proc | grep -c '^[0-9]' ; exit 0`,
       );
       expect(escaped(out)).toBe(false);
-      // Its own PID namespace: the shell, grep/ls and little else.
+      // Its own PID namespace: an init, the shell, grep/ls and little else.
       expect(Number(out.trim().split('\n').at(-1))).toBeLessThan(6);
     } finally {
       await tes.post(`/tasks/${victim.body.id}:cancel`, {});
     }
   }, 90_000);
 
+  it('sees no task id, data directory or scratch path of the host through /proc', async () => {
+    const { out, task: done } = await attack(
+      'cat /proc/self/mountinfo /proc/1/cmdline /proc/self/cgroup /proc/1/environ /proc/self/environ 2>/dev/null | tr "\\0" "\\n"; exit 0',
+      60_000,
+      { volumes: ['/data'], inputs: [{ path: '/data/in.txt', content: 'x' }] },
+    );
+    expect(out).not.toContain(done.id as string);
+    expect(out).not.toMatch(/tes-work-[^/\s]*\/[0-9a-z]{26}/);
+    expect(out).not.toMatch(/\.tes-data|tes-sandbox-test/);
+    expect(out).toContain('/data');
+  });
+
   it('cannot fill /tmp past its limit: the write fails, the task ends, the host is untouched', async () => {
-    const { out, exit, task } = await attack('dd if=/dev/zero of=/tmp/fill bs=1M count=1100 2>&1; echo "rc=$?"; exit 1');
+    const { out, exit, task: done } = await attack('dd if=/dev/zero of=/tmp/fill bs=1M count=1100 2>&1; echo "rc=$?"; exit 1');
     expect(out).toMatch(/No space left on device/);
     expect(exit).toBe(1);
-    expect(task.state).toBe('EXECUTOR_ERROR');
+    expect(done.state).toBe('EXECUTOR_ERROR');
+  });
+
+  it('cannot write /dev, nor fill /dev/shm past its 64 MiB', async () => {
+    const { out } = await attack('touch /dev/evil 2>/dev/null && echo ESCAPED; dd if=/dev/zero of=/dev/shm/fill bs=1M count=200 2>&1; echo "rc=$?"; du -sk /dev/shm; exit 0');
+    expect(escaped(out)).toBe(false);
+    expect(out).toMatch(/No space left on device/);
+    const shmKiB = Number(/^(\d+)\s+\/dev\/shm$/m.exec(out)?.[1]);
+    expect(shmKiB).toBeLessThanOrEqual(64 * 1024);
   });
 
   it('cannot fill the disk past its limit: the executor is stopped with the reason recorded', async () => {
-    const { out, exit, task } = await attack('dd if=/dev/zero of=/data/fill bs=1M count=400 2>&1; echo "rc=$?"; sleep 30; echo FINISHED', 60_000, { volumes: ['/data'] });
+    const { out, exit, task: done, system } = await attack('dd if=/dev/zero of=/data/fill bs=1M count=400 2>&1; echo "rc=$?"; sleep 30; echo FINISHED', 60_000, { volumes: ['/data'] });
     expect(out).not.toMatch(/FINISHED/);
     expect(exit).not.toBe(0);
-    expect(task.state).toBe('EXECUTOR_ERROR');
-    expect(task.logs?.[0]?.system_logs?.join('\n')).toMatch(/DiskLimitExceeded: the task's volumes used \d+ bytes, over its 0.25 GiB of disk/);
+    expect(done.state).toBe('EXECUTOR_ERROR');
+    expect(system).toMatch(/DiskLimitExceeded: the task's volumes used \d+ bytes, over its 0.25 GiB of disk/);
+  });
+
+  it('cannot use more memory than its own (2 GiB here): the allocation fails or the executor is killed', async () => {
+    const { out, task: done, system } = await attack('dd if=/dev/zero of=/dev/null bs=3000M count=1 2>&1; echo "rc=$?"; sleep 1; exit 3');
+    expect(out).not.toMatch(/copied/);
+    expect(out).toMatch(/rc=[1-9]/);
+    expect(done.state).toBe('EXECUTOR_ERROR');
+    if (kind !== 'bubblewrap') expect(system).toMatch(/OutOfMemoryError: container killed due to memory usage \(limit 2048 MiB\)/);
+  });
+
+  it('cannot start more processes than its limit (64 here): the fork bomb stops, the host is untouched', async () => {
+    // A real fork bomb, bounded by time: it runs 3 seconds, then its shell exits and the sandbox goes with it.
+    // The main shell forks only before the bomb goes off, and counts with builtins (a fork may fail by then).
+    const { out, task: done, system } = await attack('sleep 3 & timer=$!; bomb() { bomb | bomb & }; bomb; wait $timer; set -- /proc/[0-9]*; echo "still here: $# processes"; exit 4', 60_000);
+    const processes = Number(/still here: (\d+) processes/.exec(out)?.[1]);
+    if (kind === 'bubblewrap' && !root) {
+      // Without root there is no host uid per task to count processes by: the README says so.
+      expect(processes).toBeGreaterThan(64);
+      return;
+    }
+    expect(processes).toBeLessThanOrEqual(64);
+    expect(out).toMatch(/fork/i);
+    expect(done.state).toBe('EXECUTOR_ERROR');
+    if (kind !== 'bubblewrap') expect(system).toMatch(/ProcessLimitExceeded: the executor tried to run more than its 64 processes and threads at once/);
+  });
+
+  it("cannot run code on the host through the launcher's environment (LD_PRELOAD, LD_LIBRARY_PATH, PATH, NODE_OPTIONS)", async () => {
+    const trap = await hostTrap();
+    try {
+      const env = {
+        LD_PRELOAD: join(trap.dir, 'evil.so'),
+        LD_LIBRARY_PATH: trap.dir,
+        PATH: `${join(trap.dir, 'bin')}:/usr/bin:/bin`,
+        NODE_OPTIONS: `--require ${join(trap.dir, 'evil.cjs')}`,
+        BASH_ENV: join(trap.dir, 'evil.cjs'),
+      };
+      const { task: done, out } = await attack('echo "inside: $NODE_OPTIONS"; exit 0', 60_000, {}, env);
+      expect(await trap.markers()).toEqual([]);
+      // The task still got its environment, inside the sandbox.
+      expect(done.state).toBe('COMPLETE');
+      expect(out).toContain(`inside: --require ${join(trap.dir, 'evil.cjs')}`);
+    } finally {
+      await trap.close();
+    }
+  });
+
+  it('cannot pass options to the runtime through its image, env, workdir or argv', async () => {
+    const refused = await tes.post<{ details: { path: string; rule?: string }[] }>('/tasks', task({ executors: [{ image: '--volume=/:/host', command: ['true'] }] }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toContainEqual(expect.objectContaining({ path: 'executors[0].image', rule: 'image_reference' }));
+    const { out, task: done } = await attack(
+      'grep -E "^CapEff" /proc/self/status; ls /host 2>/dev/null && echo ESCAPED; pwd; exit 0',
+      60_000,
+      {},
+      { '--privileged': 'true', '-v': '/:/host', '--volume': '/:/host' },
+    );
+    expect(escaped(out)).toBe(false);
+    expect(out).toMatch(/CapEff:\s+0000000000000000/);
+    expect(done.state).toBe('COMPLETE');
+    const workdir = await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'pwd; ls /host 2>/dev/null && echo ESCAPED; exit 0'], workdir: '/work/--privileged' }] }));
+    const ran = await waitForTerminal((path) => tes.get<TesTask>(path), workdir.body.id);
+    expect(ran.logs?.[0]?.logs[0]?.stdout).toBe('/work/--privileged\n');
   });
 });

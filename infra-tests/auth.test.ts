@@ -11,15 +11,17 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../lambdas/local/local-issuer.js';
-import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import type { LocalStack } from '../lambdas/local/stack.js';
 import { expectErrorShape } from './support/spec-assertions.js';
 import { task } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
+import { startTestStack } from './support/local-stack.js';
 
 let stack: LocalStack;
 let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tes-auth-test-'));
-  stack = await startLocalStack({ port: 0, dataDir, auth: 'jwt' });
+  stack = await startTestStack({ port: 0, dataDir, auth: 'jwt' });
 });
 afterAll(async () => {
   await stack?.close();
@@ -35,7 +37,7 @@ async function call<T = unknown>(method: string, path: string, token?: string, b
   return { status: response.status, body: (await response.json()) as T };
 }
 
-const sleeper = () => task({ executors: [{ image: 'alpine', command: ['sleep', '60'] }] });
+const sleeper = () => task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '60'] }] });
 
 describe('bearer tokens', () => {
   it('are required: no token is a 401 in the error shape', async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { expectSpecResponse } from './support/spec-assertions.js';
 import { startTarget, type Target } from './support/target.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 let target: Target;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ afterAll(async () => {
   await target.close();
 });
 
-const STANDARD = { name: 'CompTest', description: 'CompTest', executors: [{ image: 'alpine', command: ['echo', 'hello'] }] };
+const STANDARD = { name: 'CompTest', description: 'CompTest', executors: [{ image: TEST_IMAGE, command: ['echo', 'hello'] }] };
 const STATES = ['UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED', 'CANCELING'];
 
 /** A request as the runner sends it: `<server>v1<endpoint>`, JSON headers on every call. */
@@ -194,8 +195,8 @@ describe('compliance suite, TES 1.1.0', () => {
 
   it('create_task_ignore_error (polling variant)', async () => {
     const executors = (ignore: boolean) => [
-      { image: 'alpine', command: ['ERROR'], ignore_error: ignore },
-      { image: 'alpine', command: ['echo', 'hello'] },
+      { image: TEST_IMAGE, command: ['ERROR'], ignore_error: ignore },
+      { image: TEST_IMAGE, command: ['echo', 'hello'] },
     ];
     const final = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'PREEMPTED'];
     const id1 = await create({ ...STANDARD, executors: executors(false) });

@@ -10,10 +10,12 @@
  * and the item separately, so a kill between them tears the two apart (forced here), and the next
  * start must mend them before the reconciler reads the `active` index.
  */
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { DeleteItemCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -23,8 +25,12 @@ import { DynamoDbTaskStore } from '../lambdas/adapters/dynamodb-task-store.js';
 import type { TaskRecord } from '../lambdas/domain/task-record.js';
 import type { TesState, TesTask } from '../lambdas/domain/tes.js';
 import { ensureTaskTable, repairIndexes, startDynalite } from '../lambdas/local/dynamodb-local.js';
-import { startLocalStack } from '../lambdas/local/stack.js';
 import type { WorkflowPort } from '../lambdas/ports/workflow.js';
+import { STACK_LABEL } from '../lambdas/local/container-runtime.js';
+import { chooseRuntime } from '../lambdas/local/runtimes.js';
+import { launcherEnvironment } from '../lambdas/local/sandbox.js';
+import { startTestStack } from './support/local-stack.js';
+import { ensureTestImage, TEST_IMAGE } from './support/test-image.js';
 import { descendants, startStackProcess, stillRunning, type ProcessInfo, type StackProcess } from './support/stack-process.js';
 import { TesHttp, type Reply } from './support/target.js';
 import { RUN_ID, task, TERMINAL_STATES } from './support/tasks.js';
@@ -55,6 +61,17 @@ afterAll(async () => {
 
 function client(stack: StackProcess): TesHttp {
   return new TesHttp({ url: stack.url, root: stack.url.replace(/\/ga4gh\/tes\/v1$/, ''), headers: {}, close: () => Promise.resolve() });
+}
+
+/** The runtime `npm start` picks here, with the test image built into it when it is a container runtime. */
+const runtime = (await chooseRuntime(process.env)).sandbox.kind;
+if (runtime === 'podman' || runtime === 'docker') await ensureTestImage(runtime);
+
+/** The containers a stack process started that still exist. */
+async function stackContainers(pid: number): Promise<string[]> {
+  if (runtime !== 'podman' && runtime !== 'docker') return [];
+  const { stdout } = await promisify(execFile)(runtime, ['ps', '--all', '--quiet', '--filter', `label=${STACK_LABEL}=${pid}`], { env: launcherEnvironment() });
+  return stdout.split('\n').filter((line) => line.trim() !== '');
 }
 
 async function start(): Promise<StackProcess> {
@@ -132,7 +149,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
   it('loses no task, reports none twice, and ends or resumes every one', async () => {
     const began = Date.now();
     const submitted = new Map<string, Submitted>();
-    const totals = { lost: 0, duplicated: 0, phantom: 0, twoStates: 0, sandboxed: 0, survivors: 0, torn: 0, kills: 0 };
+    const totals = { lost: 0, duplicated: 0, phantom: 0, twoStates: 0, sandboxed: 0, survivors: 0, containers: 0, torn: 0, kills: 0 };
     const atKills: Record<string, number>[] = [];
 
     const submit = async (tes: TesHttp, kind: Submitted['kind'], cycle: number, body: TesTask, extra: Partial<Submitted> = {}) => {
@@ -150,7 +167,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
       // Done before the kill: echoes, and content in → S3 out.
       const done: Submitted[] = [];
       for (let i = 0; i < QUICK; i += 1) {
-        done.push(await submit(tes, 'quick', cycle, task({ name: `quick-${cycle}-${i}`, executors: [{ image: 'alpine', command: ['echo', `quick-${cycle}-${i}`] }] })));
+        done.push(await submit(tes, 'quick', cycle, task({ name: `quick-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['echo', `quick-${cycle}-${i}`] }] })));
       }
       for (let i = 0; i < 2; i += 1) {
         const output = `faults/${RUN_ID}/${cycle}-${i}.txt`;
@@ -163,7 +180,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
               name: `content-${cycle}-${i}`,
               inputs: [{ path: '/data/in.txt', content: `hello faults ${cycle}-${i}\n`, type: 'FILE' }],
               outputs: [{ path: '/data/out.txt', url: `s3://tes-local/${output}`, type: 'FILE' }],
-              executors: [{ image: 'alpine', command: ['sh', '-c', 'tr a-z A-Z < /data/in.txt > /data/out.txt'] }],
+              executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'tr a-z A-Z < /data/in.txt > /data/out.txt'] }],
             }),
             { output },
           ),
@@ -185,7 +202,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
       // Running at the kill (the stack runs 4 executors at once, so some wait in INITIALIZING).
       const sleepers: Submitted[] = [];
       for (let i = 0; i < SLEEPERS; i += 1) {
-        sleepers.push(await submit(tes, 'sleep', cycle, task({ name: `sleep-${cycle}-${i}`, executors: [{ image: 'alpine', command: ['sleep', '30'] }] })));
+        sleepers.push(await submit(tes, 'sleep', cycle, task({ name: `sleep-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['sleep', '30'] }] })));
       }
       for (let i = 0; i < 2; i += 1) {
         await submit(
@@ -195,9 +212,9 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
           task({
             name: `multi-${cycle}-${i}`,
             executors: [
-              { image: 'alpine', command: ['echo', 'first'] },
-              { image: 'alpine', command: ['sleep', '2'] },
-              { image: 'alpine', command: ['echo', 'third'] },
+              { image: TEST_IMAGE, command: ['echo', 'first'] },
+              { image: TEST_IMAGE, command: ['sleep', '2'] },
+              { image: TEST_IMAGE, command: ['echo', 'third'] },
             ],
           }),
         );
@@ -216,11 +233,11 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
       const cancels = running.map(({ s }) => tes.post(`/tasks/${s.id}:cancel`).catch(() => undefined));
       // Queued at the kill: created (the client has their ids) a moment before it.
       await Promise.all(
-        [0, 1, 2].map((i) => submit(tes, 'burst', cycle, task({ name: `burst-${cycle}-${i}`, executors: [{ image: 'alpine', command: ['echo', `burst-${cycle}-${i}`] }] }))),
+        [0, 1, 2].map((i) => submit(tes, 'burst', cycle, task({ name: `burst-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['echo', `burst-${cycle}-${i}`] }] }))),
       );
 
       const processes = descendants(stack.pid);
-      const sandboxes = processes.filter((p) => p.command.includes('bwrap'));
+      const sandboxes = processes.filter((p) => p.command.includes('bwrap') || / run --name=tes-/.test(p.command));
       await stack.kill();
       totals.kills += 1;
       await Promise.all(cancels);
@@ -235,6 +252,14 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
       totals.survivors += survivors.length;
       expect(sandboxes.length, 'sandboxes were running at the kill').toBeGreaterThan(0);
       expect(survivors.map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+      // Containers are the runtime's children, not the stack's: its sentinel removes them once the stack is gone.
+      let containers = await stackContainers(stack.pid);
+      for (let i = 0; i < 100 && containers.length > 0; i += 1) {
+        await sleep(100);
+        containers = await stackContainers(stack.pid);
+      }
+      totals.containers += containers.length;
+      expect(containers, 'containers still running 10 s after the kill').toEqual([]);
 
       const { states, torn } = await inspect();
       totals.torn += torn.length;
@@ -365,7 +390,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
     console.log(
       `faults: ${submitted.size} tasks across ${totals.kills} kills; lost ${totals.lost}, duplicated ${totals.duplicated}, terminal ${terminal}` +
         `; in two states ${totals.twoStates}, phantoms ${totals.phantom}; at the kills: ${atKills.map((c, i) => `#${i + 1} ${byState(c)}`).join('; ')}` +
-        `; sandbox processes at the kills ${totals.sandboxed}, still running after ${totals.survivors}; index entries torn by the kills ${totals.torn}` +
+        `; sandbox processes at the kills ${totals.sandboxed}, still running after ${totals.survivors}, containers left ${totals.containers} (${runtime}); index entries torn by the kills ${totals.torn}` +
         `; scratch directories left by the kills ${leftovers}; ${((Date.now() - began) / 1000).toFixed(1)} s`,
     );
     expect(totals.lost).toBe(0);
@@ -411,7 +436,7 @@ async function tornDataDirectory(dir: string): Promise<void> {
       state: 'QUEUED',
       version: 1,
       creationTime: '2024-01-01T00:00:00.000Z',
-      task: { name: id, executors: [{ image: 'alpine', command: ['true'] }] },
+      task: { name: id, executors: [{ image: TEST_IMAGE, command: ['true'] }] },
       logs: [],
     });
     let finishing = record(FINISHING);
@@ -482,7 +507,7 @@ describe('a write the kill tore in two', () => {
           stop: () => Promise.resolve('stopped'),
           status: () => Promise.resolve('absent'),
         };
-        const stack = await startLocalStack({ port: 0, dataDir: dir, workflow });
+        const stack = await startTestStack({ port: 0, dataDir: dir, workflow });
         try {
           const context = writes < 0 ? 'torn' : `torn, then the repair killed after ${writes} writes`;
           expect(stack.reconciled.ended, context).toEqual([FINISHING]);

@@ -13,6 +13,7 @@
  * TES_FUZZ_SEED=<n> swaps deterministic generation for Hypothesis' random generation with that seed,
  * to explore other inputs by hand; the default run is the same every time.
  */
+import { startTestStack } from './support/local-stack.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
-import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import type { LocalStack } from '../lambdas/local/stack.js';
 import { mergedTesOpenApi, type OpenApiDocument } from '../scripts/tes-spec.js';
 import { pythonWithClients } from './support/python-clients.js';
 
@@ -186,7 +187,7 @@ let work: string;
 beforeAll(async () => {
   python = await pythonWithSchemathesis();
   work = await mkdtemp(join(tmpdir(), 'tes-fuzz-'));
-  stack = await startLocalStack({ port: 0, workflow: new RecordingWorkflow() });
+  stack = await startTestStack({ port: 0, workflow: new RecordingWorkflow() });
 }, 360_000);
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { useTarget } from './support/target.js';
 import { RUN_ID, task, TERMINAL_STATES } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 const suite = useTarget();
 
@@ -15,7 +16,7 @@ describe('a burst of tasks', () => {
   it(`runs ${COUNT} tasks submitted at once to the end`, async () => {
     const replies = await Promise.all(
       Array.from({ length: COUNT }, (_, i) =>
-        suite.tes.post<{ id: string }>('/tasks', task({ name: `burst-${i}`, tags: { burst: RUN_ID }, executors: [{ image: 'alpine', command: ['echo', String(i)] }] })),
+        suite.tes.post<{ id: string }>('/tasks', task({ name: `burst-${i}`, tags: { burst: RUN_ID }, executors: [{ image: TEST_IMAGE, command: ['echo', String(i)] }] })),
       ),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(COUNT).fill(200));

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pythonWithClients } from './support/python-clients.js';
 import { startTarget, type Target } from './support/target.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 const run = promisify(execFile);
 let target: Target;
@@ -24,7 +25,7 @@ afterAll(async () => {
 describe('py-tes', () => {
   it('creates, reads in every view, lists, cancels and waits for a task', async () => {
     const script = join(import.meta.dirname, 'clients', 'pytes_check.py');
-    const { stdout } = await run(python, [script, target.root], { timeout: 120_000 }).catch((error: { stdout?: string; stderr?: string }) => {
+    const { stdout } = await run(python, [script, target.root], { timeout: 120_000, env: { ...process.env, TES_TEST_IMAGE: TEST_IMAGE } }).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`py-tes check failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}`);
     });
     const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { final_state?: string; task_id?: string; canceled_state?: string };

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
 import { DataDirInUseError } from '../lambdas/local/ownership.js';
-import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
+import type { LocalStack } from '../lambdas/local/stack.js';
 import { TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
+import { startTestStack } from './support/local-stack.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 let dataDir: string;
 beforeAll(async () => {
@@ -28,18 +30,18 @@ function client(stack: LocalStack): TesHttp {
 
 describe('restarting the local stack', () => {
   it('keeps finished tasks and ends the ones it interrupted', async () => {
-    const first = await startLocalStack({ port: 0, dataDir });
+    const first = await startTestStack({ port: 0, dataDir });
     const tes = client(first);
-    const done = (await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: 'a', command: ['echo', 'kept'] }] }))).body.id;
+    const done = (await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['echo', 'kept'] }] }))).body.id;
     await waitForTerminal((path) => tes.get<TesTask>(path), done);
-    const interrupted = (await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: 'a', command: ['sleep', '60'] }] }))).body.id;
+    const interrupted = (await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '60'] }] }))).body.id;
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && (await tes.get<TesTask>(`/tasks/${interrupted}`)).body.state !== 'RUNNING') {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await first.close();
 
-    const second = await startLocalStack({ port: 0, dataDir });
+    const second = await startTestStack({ port: 0, dataDir });
     try {
       const again = client(second);
       expect(second.reconciled.ended).toEqual([interrupted]);
@@ -56,16 +58,16 @@ describe('restarting the local stack', () => {
   });
 
   it('refuses a second stack on a data directory in use, saying so', async () => {
-    const first = await startLocalStack({ port: 0, dataDir });
+    const first = await startTestStack({ port: 0, dataDir });
     try {
-      const second = startLocalStack({ port: 0, dataDir });
+      const second = startTestStack({ port: 0, dataDir });
       await expect(second).rejects.toBeInstanceOf(DataDirInUseError);
       await expect(second).rejects.toThrow(`another local stack (process ${process.pid}) is using ${dataDir}`);
     } finally {
       await first.close();
     }
     // Once the first has stopped, the directory is free again.
-    await (await startLocalStack({ port: 0, dataDir })).close();
+    await (await startTestStack({ port: 0, dataDir })).close();
   });
 
   it("removes the scratch directories of stacks that were killed, and only theirs", async () => {
@@ -75,7 +77,7 @@ describe('restarting the local stack', () => {
     await writeFile(join(dirs.dead, 'stack.pid'), String(dead));
     await writeFile(join(dirs.live, 'stack.pid'), String(process.pid));
     try {
-      await (await startLocalStack({ port: 0 })).close();
+      await (await startTestStack({ port: 0 })).close();
       expect(existsSync(dirs.dead)).toBe(false);
       expect(existsSync(dirs.live)).toBe(true);
       expect(existsSync(dirs.unowned)).toBe(true);

@@ -7,6 +7,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import { expectErrorShape, expectSpecResponse } from './support/spec-assertions.js';
 import { useTarget } from './support/target.js';
 import { RUN_ID, task } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 const suite = useTarget();
 
@@ -55,7 +56,7 @@ describe('CreateTask', () => {
   });
 
   it('drops fields the spec does not define', async () => {
-    const id = await create({ ...task(), cpuCores: 8, executors: [{ image: 'alpine', command: ['true'], privileged: true }] });
+    const id = await create({ ...task(), cpuCores: 8, executors: [{ image: TEST_IMAGE, command: ['true'], privileged: true }] });
     const full = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expectSpecResponse('tesTask', full.body);
     expect(JSON.stringify(full.body)).not.toContain('privileged');
@@ -99,7 +100,7 @@ describe('CreateTask with bad input', () => {
     ['missing executors', { name: 'x' }, ['executors']],
     ['no executors', { executors: [] }, ['executors']],
     ['an empty image', { executors: [{ image: '', command: ['true'] }] }, ['executors[0].image']],
-    ['an empty command', { executors: [{ image: 'alpine', command: [] }] }, ['executors[0].command']],
+    ['an empty command', { executors: [{ image: TEST_IMAGE, command: [] }] }, ['executors[0].command']],
     ['wrong types', { executors: [{ image: 1, command: 'true' }], resources: { cpu_cores: 'many' } }, ['executors[0].image', 'executors[0].command', 'resources.cpu_cores']],
     ['a relative path', { executors: [{ image: 'a', command: ['x'], workdir: 'work' }] }, ['executors[0].workdir']],
     ['an input without url or content', { executors: [{ image: 'a', command: ['x'] }], inputs: [{ path: '/in' }] }, ['inputs[0].url']],
@@ -212,7 +213,7 @@ describe('GetTask', () => {
 
 describe('CancelTask', () => {
   /** A task that is still active when the cancel arrives. */
-  const long = (overrides: Partial<TesTask> = {}) => task({ executors: [{ image: 'alpine', command: ['sleep', '120'] }], ...overrides });
+  const long = (overrides: Partial<TesTask> = {}) => task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '120'] }], ...overrides });
 
   it('cancels an active task: 200 with an empty object, then CANCELING or CANCELED', async () => {
     const id = await create(long({ name: 'to-cancel' }));

@@ -7,6 +7,7 @@ import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { expectErrorShape, expectSpecResponse } from './support/spec-assertions.js';
 import { useTarget } from './support/target.js';
 import { RUN_ID, task, waitForTerminal } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 const suite = useTarget();
 
@@ -82,7 +83,7 @@ describe('ListTasks filters', () => {
   });
 
   it('filters by state', async () => {
-    const canceled = await create(task({ name: 'state-filter', tags: { group: 'filters' }, executors: [{ image: 'alpine', command: ['sleep', '120'] }] }));
+    const canceled = await create(task({ name: 'state-filter', tags: { group: 'filters' }, executors: [{ image: TEST_IMAGE, command: ['sleep', '120'] }] }));
     await suite.tes.post(`/tasks/${canceled}:cancel`);
     const state = (await waitForTerminal((path) => suite.tes.get<TesTask>(path), canceled)).state as string;
     expect(await found(`state=${state}`)).toContain(canceled);

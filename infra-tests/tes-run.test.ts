@@ -10,6 +10,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import { testStorage, type TestStorage } from './support/storage.js';
 import { startTarget, TesHttp, type Target } from './support/target.js';
 import { RUN_ID, task, waitForTerminal } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
 
 let target: Target;
 let tes: TesHttp;
@@ -38,13 +39,13 @@ async function run(body: TesTask, timeoutMs = 60_000): Promise<TesTask> {
   return waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id, timeoutMs);
 }
 
-const sh = (script: string, extra: Partial<TesTask['executors'][number]> = {}) => ({ image: 'alpine:3.20', command: ['/bin/sh', '-c', script], ...extra });
+const sh = (script: string, extra: Partial<TesTask['executors'][number]> = {}) => ({ image: TEST_IMAGE, command: ['/bin/sh', '-c', script], ...extra });
 const prefix = `runs/${RUN_ID}`;
 const s3 = (key: string) => `s3://${storage.bucket}/${prefix}/${key}`;
 
 describe('running tasks', () => {
   it('echo hello → COMPLETE with exit code 0 and stdout hello', async () => {
-    const done = await run(task({ executors: [{ image: 'alpine:3.20', command: ['echo', 'hello'] }] }));
+    const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['echo', 'hello'] }] }));
     expect(done.state).toBe('COMPLETE');
     expect(done.logs?.[0]?.logs).toEqual([expect.objectContaining({ exit_code: 0, stdout: 'hello\n' })]);
     const log = done.logs?.[0]?.logs[0];
@@ -94,7 +95,7 @@ describe('running tasks', () => {
   });
 
   it('a command that does not exist → EXECUTOR_ERROR', async () => {
-    const done = await run(task({ executors: [{ image: 'alpine', command: ['ERROR'] }] }));
+    const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['ERROR'] }] }));
     expect(done.state).toBe('EXECUTOR_ERROR');
     expect(done.logs?.[0]?.logs[0]?.exit_code).not.toBe(0);
   });
@@ -144,14 +145,14 @@ describe('running tasks', () => {
 
   it('passes argv exactly: spaces, quotes and shell characters arrive as written', async () => {
     const args = ['a b', '"quoted"', "it's", '$HOME', '*', ''];
-    const done = await run(task({ executors: [{ image: 'alpine', command: ['printf', '[%s]', ...args] }] }));
+    const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['printf', '[%s]', ...args] }] }));
     expect(done.logs?.[0]?.logs[0]?.stdout).toBe(args.map((a) => `[${a}]`).join(''));
   });
 
   it('passes argv exactly through the stdio wrapper too', async () => {
     const args = ['a b', "it's", '$(id)'];
     const done = await run(
-      task({ executors: [{ image: 'alpine', command: ['printf', '[%s]', ...args], stdout: '/out/o.txt' }], outputs: [{ path: '/out/o.txt', url: s3('argv/o.txt') }] }),
+      task({ executors: [{ image: TEST_IMAGE, command: ['printf', '[%s]', ...args], stdout: '/out/o.txt' }], outputs: [{ path: '/out/o.txt', url: s3('argv/o.txt') }] }),
     );
     expect(done.state).toBe('COMPLETE');
     expect(await storage.get(`${prefix}/argv/o.txt`)).toBe(args.map((a) => `[${a}]`).join(''));

@@ -11,6 +11,9 @@ import sys
 
 import tes
 
+# The image the tasks run (the test image the suite built; any image with sh and sleep elsewhere).
+IMAGE = os.environ.get("TES_TEST_IMAGE", "alpine:3.20")
+
 
 def check(condition, message):
     if not condition:
@@ -33,7 +36,7 @@ def main(url):
         resources=tes.Resources(cpu_cores=1, ram_gb=1.0, disk_gb=10.0),
         executors=[
             tes.Executor(
-                image="alpine:3.20",
+                image=IMAGE,
                 command=["sh", "-c", "cat /data/in.txt > /data/out.txt"],
                 env={"GREETING": "hi"},
                 workdir="/data",
@@ -75,7 +78,7 @@ def main(url):
     seen["final_state"] = full.state
     seen["task_id"] = task_id
 
-    sleeper = tes.Task(executors=[tes.Executor(image="alpine", command=["sleep", "60"])])
+    sleeper = tes.Task(executors=[tes.Executor(image=IMAGE, command=["sleep", "60"])])
     created = client.create_task(sleeper)
     sleeper_id = created if isinstance(created, str) else created.id
     client.cancel_task(sleeper_id)

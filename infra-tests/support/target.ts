@@ -4,7 +4,8 @@
  * Without it they start the local stack in memory on a free loopback port.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.js';
+import type { LocalStack } from '../../lambdas/local/stack.js';
+import { startTestStack } from './local-stack.js';
 
 export interface Target {
   /** Base URL ending in /ga4gh/tes/v1. */
@@ -25,7 +26,7 @@ export async function startTarget(): Promise<Target> {
     const root = url.replace(/\/ga4gh\/tes\/v1$/, '');
     return { url, root, headers, close: () => Promise.resolve() };
   }
-  const local = await startLocalStack({ port: 0 });
+  const local = await startTestStack({ port: 0 });
   return { url: local.url, root: `http://127.0.0.1:${local.port}`, headers, local, close: () => local.close() };
 }
 

@@ -17,6 +17,8 @@ const SYSTEM = ['/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32', 
 const RUNTIME = [SCRATCH_PATH, '/opt/tes', '/nodejs', EXECUTOR_HOME];
 
 const WILDCARD = /[*?[]/;
+/** What `--volume src:dst` and `--mount type=bind,src=...,dst=...` would split a path at. */
+const MOUNT_SEPARATORS = /[,:"]/;
 
 function dirname(path: string): string {
   const trimmed = path.replace(/\/+$/, '');
@@ -76,7 +78,13 @@ export function mountProblems(task: TesTask): Problem[] {
   for (const { dir, field } of mountSources(task)) {
     const system = SYSTEM.find((reserved) => isWithin(dir, reserved));
     const runtime = RUNTIME.find((reserved) => isWithin(dir, reserved));
-    if (dir === '/') {
+    if (MOUNT_SEPARATORS.test(dir)) {
+      problems.push({
+        path: field,
+        message: `its directory ${JSON.stringify(dir)} is mounted, and a mounted directory must not contain ',', ':' or '"' (container runtimes read them as separators)`,
+        rule: 'normalized_paths',
+      });
+    } else if (dir === '/') {
       problems.push({ path: field, message: 'must be inside a directory (for example /data/...), not directly under /', rule: 'reserved_paths' });
     } else if (system !== undefined) {
       problems.push({ path: field, message: `must not be under a system directory (${SYSTEM.join(', ')})`, rule: 'reserved_paths' });

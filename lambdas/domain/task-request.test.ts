@@ -200,3 +200,62 @@ describe('text the service could not give back as it came', () => {
     expect(task.tags).toEqual({ constructor: 'c', toString: 't' });
   });
 });
+
+describe('nothing of a task can be read as something else', () => {
+  it.each([
+    'ubuntu',
+    'ubuntu:24.04',
+    'quay.io/biocontainers/samtools:1.19--h50ea8bc_0',
+    'registry.example.org:5000/team/tool',
+    'localhost/tes-test:1',
+    '[::1]:5000/x:y',
+    `alpine@sha256:${'a'.repeat(64)}`,
+    `public.ecr.aws/docker/library/alpine:3.20@sha256:${'0'.repeat(64)}`,
+  ])('admits the image reference %s', (image) => {
+    expect(acceptTaskRequest({ executors: [{ image, command: ['true'] }] }).task.executors[0]?.image).toBe(image);
+  });
+
+  it.each([
+    '--volume=/:/host',
+    '-v',
+    '--privileged',
+    'alpine --privileged',
+    'Alpine',
+    '/etc/passwd',
+    '../x',
+    'alpine:',
+    'alpine:-tag',
+    'alpine@sha256:abc',
+    'a//b',
+    'alpine\n',
+    `x${'/y'.repeat(130)}`,
+  ])('refuses %j as an image, naming the rule', (image) => {
+    expect(problemsOf({ executors: [{ image, command: ['true'] }] })).toContainEqual(expect.objectContaining({ path: 'executors[0].image', rule: 'image_reference' }));
+  });
+
+  it('refuses NUL in argv, and env names or values no environment can hold', () => {
+    const problems = problemsOf({ executors: [{ image: 'a', command: ['echo', 'a\u0000--b'], env: { 'A=B': 'x', OK: 'v\u0000--bind', '': 'y' } }] });
+    expect(problems.map((p) => [p.path, p.rule])).toEqual(
+      expect.arrayContaining([
+        ['executors[0].command[1]', 'argv_and_env'],
+        ['executors[0].env["A=B"]', 'argv_and_env'],
+        ['executors[0].env.OK', 'argv_and_env'],
+      ]),
+    );
+  });
+
+  it('admits env names with dots or dashes, which Java and Spring use', () => {
+    expect(acceptTaskRequest({ executors: [{ image: 'a', command: ['x'], env: { 'spring.profiles.active': 'p', 'A-B': '' } }] }).task.executors[0]?.env).toEqual({
+      'spring.profiles.active': 'p',
+      'A-B': '',
+    });
+  });
+
+  it.each(['/data\n/x', '/data/a\u0007'])('refuses control characters in paths: %j', (path) => {
+    expectProblem({ ...valid, volumes: [path] }, 'volumes[0]', /control characters/);
+  });
+
+  it.each(['/data,ro', '/data:/host', '/da"ta'])('refuses a mounted directory a runtime would split: %j', (volume) => {
+    expect(problemsOf({ ...valid, volumes: [volume] })).toContainEqual(expect.objectContaining({ path: 'volumes[0]', rule: 'normalized_paths' }));
+  });
+});

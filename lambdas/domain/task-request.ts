@@ -7,6 +7,7 @@ import { admissionProblems, DEFAULT_ADMISSION, type AdmissionPolicy } from './ad
 import { applyBackendParameters } from './backend-parameters.js';
 import { InvalidTaskError, type Problem } from './errors.js';
 import { fargateProblems } from './fargate.js';
+import { imageReferenceProblem } from './image-reference.js';
 import { mountProblems } from './mounts.js';
 import { toSpecShape } from './spec-shape.js';
 import type { TesTask } from './tes.js';
@@ -37,6 +38,8 @@ function asArray(value: unknown): unknown[] {
 }
 
 const WILDCARD = /[*?[]/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Problems with a container path: it must be absolute and contain no `.`/`..` segments. */
 export function pathProblems(path: string, value: unknown): Problem[] {
@@ -46,7 +49,7 @@ export function pathProblems(path: string, value: unknown): Problem[] {
   if (value.split('/').some((segment) => segment === '..' || segment === '.')) {
     return [{ path, message: "must be a normalized path (no '.' or '..' segments)", rule }];
   }
-  if (value.includes('\u0000')) return [{ path, message: 'must not contain NUL characters', rule }];
+  if (CONTROL_CHARACTER.test(value)) return [{ path, message: 'must not contain control characters (NUL, newline, ...)', rule }];
   return [];
 }
 
@@ -68,15 +71,31 @@ function urlProblems(path: string, value: string, schemes: readonly string[]): P
 function executorProblems(executor: unknown, at: string): Problem[] {
   if (!isObject(executor)) return [];
   const problems: Problem[] = [];
-  const { image, command } = executor;
+  const { image, command, env } = executor;
   if (typeof image === 'string' && image.trim() === '') {
     problems.push({ path: joinPath(at, 'image'), message: 'must not be empty' });
-  } else if (typeof image === 'string' && /\s/.test(image)) {
-    problems.push({ path: joinPath(at, 'image'), message: 'must not contain whitespace' });
+  } else if (typeof image === 'string') {
+    const problem = imageReferenceProblem(image);
+    if (problem !== undefined) problems.push({ path: joinPath(at, 'image'), message: problem, rule: 'image_reference' });
   }
   if (Array.isArray(command)) {
     if (command.length === 0) problems.push({ path: joinPath(at, 'command'), message: 'must not be empty' });
     else if (command[0] === '') problems.push({ path: joinPath(joinPath(at, 'command'), 0), message: 'must not be empty' });
+    command.forEach((arg, i) => {
+      if (typeof arg === 'string' && arg.includes('\u0000')) {
+        problems.push({ path: joinPath(joinPath(at, 'command'), i), message: 'must not contain NUL characters (argv cannot hold them)', rule: 'argv_and_env' });
+      }
+    });
+  }
+  if (isObject(env)) {
+    for (const [name, value] of Object.entries(env)) {
+      const where = joinPath(joinPath(at, 'env'), name);
+      if (name === '' || name.includes('=') || name.includes('\u0000')) {
+        problems.push({ path: where, message: "a variable's name must be non-empty and hold no '=' or NUL", rule: 'argv_and_env' });
+      } else if (typeof value === 'string' && value.includes('\u0000')) {
+        problems.push({ path: where, message: 'must not contain NUL characters (an environment cannot hold them)', rule: 'argv_and_env' });
+      }
+    }
   }
   for (const field of ['workdir', 'stdin', 'stdout', 'stderr'] as const) {
     problems.push(...pathProblems(joinPath(at, field), executor[field]));

@@ -2,12 +2,14 @@
  * The local stand-in for ECS RunTask (`ecs:runTask.sync`): runs a registered executor task
  * definition with the overrides Step Functions passes, container by container, with the same
  * hardening. stage-in and stage-out are the trusted staging code (run here, confined to the task's
- * volumes); the executor runs in a bubblewrap sandbox as the task's own unprivileged host uid.
+ * volumes); the executor runs in the local sandbox (a container runtime with the task's image, or
+ * bubblewrap) as the task's own unprivileged host uid, with the task's limits.
  * Answers with the stopped task in the shape ECS gives Step Functions.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
@@ -16,7 +18,7 @@ import type { ObjectStore } from '../ports/object-store.js';
 import type { StageReport, StagingBroker } from '../ports/staging.js';
 import { stageIn, stageOut } from '../runtime/staging.js';
 import { VolumeFs } from '../runtime/volume-fs.js';
-import { hostIdFor, type Sandbox, type SandboxSpec } from './sandbox.js';
+import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
 import type { LocalTaskDefinitions } from './task-definitions.js';
 
 const runCommand = promisify(execFile);
@@ -44,6 +46,9 @@ export interface EcsTaskResult {
   StoppedReason: string;
   StartedAt: string;
   StoppedAt: string;
+  /** When the executor's image was pulled (only when it was). */
+  PullStartedAt?: string;
+  PullStoppedAt?: string;
   Containers: EcsContainerResult[];
 }
 
@@ -66,6 +71,8 @@ export interface LocalEcsDeps {
   maxDiskGiB?: number;
   /** How often the disk watchdog measures the volumes (default 500 ms). */
   diskCheckMs?: number;
+  /** The most processes and threads one executor may have at once (default 1024). */
+  pidsLimit?: number;
 }
 
 /** What Fargate gives a task that asks for no more. */
@@ -86,8 +93,17 @@ export function streamKey(taskId: string, executorIndex: number, stream: 'stdout
 }
 
 const SANDBOX_UID = 1000;
-const TMP_BYTES = 1024 * 1024 * 1024;
-const HOME_BYTES = 256 * 1024 * 1024;
+const MIB = 1024 * 1024;
+const TMP_BYTES = 1024 * MIB;
+const HOME_BYTES = 256 * MIB;
+/** Docker's and Fargate's /dev/shm (Fargate cannot change it). */
+const SHM_BYTES = 64 * MIB;
+export const DEFAULT_PIDS_LIMIT = 1024;
+
+/** The executor's limits: the Fargate size the task was given (the whole task's memory and vCPUs). */
+function limitsOf(overrides: RunPlan['overrides'], pids: number): SandboxLimits {
+  return { memoryBytes: Number(overrides.Memory) * MIB, cpus: Number(overrides.Cpu) / 1024, pids, shmBytes: SHM_BYTES };
+}
 
 function environment(overrides: RunPlan['overrides'], container: string): Record<string, string> {
   const entry = overrides.ContainerOverrides.find((o) => o.Name === container);
@@ -169,6 +185,7 @@ export class LocalEcsRunner implements LogStore {
     const startedAt = new Date().toISOString();
     const containers: EcsContainerResult[] = [];
     let runDir: string | undefined;
+    let pull: Prepared['pull'];
     const result = (stopCode: EcsTaskResult['StopCode'], reason: string): EcsTaskResult => ({
       TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`,
       Group: params.Group,
@@ -177,6 +194,7 @@ export class LocalEcsRunner implements LogStore {
       StoppedReason: reason,
       StartedAt: startedAt,
       StoppedAt: new Date().toISOString(),
+      ...(pull === undefined ? {} : { PullStartedAt: pull.startedAt, PullStoppedAt: pull.stoppedAt }),
       Containers: containers,
     });
     try {
@@ -186,17 +204,18 @@ export class LocalEcsRunner implements LogStore {
       const plan = await this.deps.broker.plan(token);
       const hostId = hostIdFor(taskId);
       const root = this.taskDir(taskId);
-      // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the carry archives.
-      runDir = join(root, 'runs', String(plan.executorIndex));
-      await rm(runDir, { recursive: true, force: true });
-      await mkdir(join(runDir, 'volumes'), { recursive: true, mode: 0o711 });
-      await chmod(join(root, 'runs'), 0o711);
-      await chmod(root, 0o711);
+      // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the
+      // carry archives. Their host paths are random, so nothing a task sees of them (/proc/self/mountinfo)
+      // names it or any other task.
+      await mkdir(join(this.deps.workRoot, 'runs'), { recursive: true, mode: 0o711 });
+      runDir = join(this.deps.workRoot, 'runs', randomBytes(12).toString('hex'));
+      await mkdir(runDir, { mode: 0o711 });
+      await mkdir(root, { recursive: true, mode: 0o711 });
       await mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 });
       const volumes = new Map<string, string>();
       for (const [i, mount] of plan.mounts.entries()) {
-        const host = join(runDir, 'volumes', `mount${i}`);
-        await mkdir(host, { recursive: true, mode: 0o700 });
+        const host = join(runDir, `v${i}`);
+        await mkdir(host, { mode: 0o700 });
         volumes.set(mount, host);
       }
       const { uid, gid } = parseUser(byName(CONTAINERS.executor).user);
@@ -206,6 +225,18 @@ export class LocalEcsRunner implements LogStore {
       const context = { plan, fs, broker: this.deps.broker, token, scratchDir: join(runDir, 'scratch'), ...(owner ? { owner } : {}) };
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
+      const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, runDir);
+      // The image comes first, as on ECS: a task whose image cannot be had stages nothing.
+      let prepared: Prepared;
+      try {
+        prepared = await this.deps.sandbox.prepare(spec);
+      } catch (error) {
+        if (!(error instanceof ImageUnavailableError)) throw error;
+        containers.push({ Name: CONTAINERS.stageIn, Reason: 'the task did not start', LastStatus: 'STOPPED' });
+        containers.push({ Name: CONTAINERS.executor, Reason: `${error.name}: ${error.message}`, LastStatus: 'STOPPED' });
+        return result('TaskFailedToStart', `${error.name}: ${error.message}`);
+      }
+      if (prepared.pull !== undefined) pull = prepared.pull;
       const staged = await stageIn(context);
       await this.deps.broker.report(token, 'stage-in', staged);
       containers.push({ Name: CONTAINERS.stageIn, ExitCode: staged.ok ? 0 : 1, LastStatus: 'STOPPED' });
@@ -217,7 +248,7 @@ export class LocalEcsRunner implements LogStore {
         return result('EssentialContainerExited', 'Essential container in task exited');
       }
 
-      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, root);
+      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, spec, params.Overrides, volumes);
       containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, ...(reason === undefined ? {} : { Reason: reason }), LastStatus: 'STOPPED' });
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       const out = await stageOut(context, exitCode);
@@ -253,64 +284,84 @@ export class LocalEcsRunner implements LogStore {
     return undefined;
   }
 
-  private async runExecutor(
+  /** The sandbox an executor runs in: its image, argv, env, volumes and limits. */
+  private async executorSpec(
     taskId: string,
     executorIndex: number,
     container: ContainerDefinition,
     overrides: RunPlan['overrides'],
     volumes: Map<string, string>,
     hostId: number,
-    root: string,
-  ): Promise<{ exitCode: number; reason?: string }> {
+    runDir: string,
+  ): Promise<SandboxSpec> {
     const { uid, gid } = parseUser(container.user);
-    const etc = join(root, 'etc');
-    await mkdir(etc, { recursive: true, mode: 0o755 });
-    await writeFile(join(etc, 'passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\ntes:x:${uid}:${gid}:TES executor:${EXECUTOR_HOME}:/bin/sh\n`);
-    await writeFile(join(etc, 'group'), `root:x:0:\ntes:x:${gid}:\n`);
     const override = overrides.ContainerOverrides.find((o) => o.Name === CONTAINERS.executor);
     const env = {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       ...Object.fromEntries((override?.Environment ?? []).map((e) => [e.Name, e.Value])),
     };
-    const tmpIsVolume = volumes.has('/tmp');
-    const stdout = openSync(this.logFile(taskId, executorIndex, 'stdout'), 'w', 0o600);
-    const stderr = openSync(this.logFile(taskId, executorIndex, 'stderr'), 'w', 0o600);
+    const files: SandboxSpec['files'] = [];
+    if (this.deps.sandbox.kind === 'bubblewrap') {
+      // The host's /etc is not the image's: give the sandbox a passwd and group that know its user.
+      const etc = join(runDir, 'etc');
+      await mkdir(etc, { mode: 0o755 });
+      await writeFile(join(etc, 'passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\ntes:x:${uid}:${gid}:TES executor:${EXECUTOR_HOME}:/bin/sh\n`, { mode: 0o644 });
+      await writeFile(join(etc, 'group'), `root:x:0:\ntes:x:${gid}:\n`, { mode: 0o644 });
+      files.push({ host: join(etc, 'passwd'), path: '/etc/passwd' }, { host: join(etc, 'group'), path: '/etc/group' });
+    }
+    const tmpIsVolume = [...volumes.keys()].some((m) => m === '/tmp' || '/tmp'.startsWith(`${m}/`));
+    return {
+      hostId,
+      uid,
+      gid,
+      binds: [...volumes].map(([path, host]) => ({ host, path })),
+      files,
+      tmpfs: [...(tmpIsVolume ? [] : [{ path: '/tmp', bytes: TMP_BYTES }]), { path: EXECUTOR_HOME, bytes: HOME_BYTES }],
+      ...(container.workingDirectory === undefined ? {} : { workdir: container.workingDirectory }),
+      argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
+      env,
+      network: false,
+      limits: limitsOf(overrides, this.deps.pidsLimit ?? DEFAULT_PIDS_LIMIT),
+      image: container.image,
+      name: `tes-${taskId}-${executorIndex}-${randomBytes(4).toString('hex')}`,
+    };
+  }
+
+  private async runExecutor(
+    taskId: string,
+    executorIndex: number,
+    spec: SandboxSpec,
+    overrides: RunPlan['overrides'],
+    volumes: Map<string, string>,
+  ): Promise<{ exitCode: number; reason?: string }> {
+    const stdoutFile = this.logFile(taskId, executorIndex, 'stdout');
+    const stderrFile = this.logFile(taskId, executorIndex, 'stderr');
+    const stdout = openSync(stdoutFile, 'w', 0o600);
+    const stderr = openSync(stderrFile, 'w', 0o600);
     try {
-      const spec: SandboxSpec = {
-          hostId,
-          uid,
-          gid,
-          binds: [...volumes].map(([path, host]) => ({ host, path })),
-          files: [
-            { host: join(etc, 'passwd'), path: '/etc/passwd' },
-            { host: join(etc, 'group'), path: '/etc/group' },
-          ],
-          tmpfs: [...(tmpIsVolume ? [] : [{ path: '/tmp', bytes: TMP_BYTES }]), { path: EXECUTOR_HOME, bytes: HOME_BYTES }],
-          ...(container.workingDirectory === undefined ? {} : { workdir: container.workingDirectory }),
-          argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
-          env,
-          network: false,
-          image: container.image,
-          name: `tes-${taskId}-${executorIndex}`,
-      };
       const child = this.deps.sandbox.spawn(spec, { stdout, stderr });
       const exited = new Promise<number>((resolve) => {
         child.on('error', () => resolve(127));
         child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
       });
-      this.running.set(taskId, {
-        exited,
-        kill: () => this.deps.sandbox.kill(child, spec),
-      });
-      if (this.canceled.has(taskId)) this.running.get(taskId)?.kill();
+      let stoppedHere = false;
+      const kill = (): void => {
+        stoppedHere = true;
+        this.deps.sandbox.kill(child, spec);
+      };
+      this.running.set(taskId, { exited, kill });
+      if (this.canceled.has(taskId)) kill();
       const limitGiB = Math.min(overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
-      const watchdog = this.watchDisk([...volumes.values()], limitGiB, () => this.deps.sandbox.kill(child, spec), exited);
+      // Its stdout and stderr are kept on this disk too, so they count against the task's.
+      const watchdog = this.watchDisk([...volumes.values(), stdoutFile, stderrFile], limitGiB, kill, exited);
       await this.deps.onExecutorStarted(taskId).catch(() => undefined);
       const exitCode = await exited;
       const overLimit = await watchdog;
-      return overLimit === undefined
-        ? { exitCode }
-        : { exitCode, reason: `DiskLimitExceeded: the task's volumes used ${overLimit} bytes, over its ${limitGiB} GiB of disk; the executor was stopped` };
+      const platformReason = await this.deps.sandbox.finish(spec, exitCode);
+      if (overLimit !== undefined) {
+        return { exitCode, reason: `DiskLimitExceeded: the task's volumes used ${overLimit} bytes, over its ${limitGiB} GiB of disk; the executor was stopped` };
+      }
+      return stoppedHere || platformReason === undefined ? { exitCode } : { exitCode, reason: platformReason };
     } finally {
       this.running.delete(taskId);
       closeSync(stdout);

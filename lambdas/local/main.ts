@@ -42,6 +42,7 @@ try {
   else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');
   else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);
   console.log(`  tasks run in: ${stack.sandbox}`);
+  if (stack.sandboxLacks.length > 0) console.log(`  it does not enforce: ${stack.sandboxLacks.join('; ')}`);
   const { resumed, ended, canceled } = stack.reconciled;
   if (resumed.length + ended.length + canceled.length > 0) {
     console.log(`  tasks left by the last run: ${resumed.length} resumed, ${ended.length} ended SYSTEM_ERROR, ${canceled.length} canceled`);

@@ -19,7 +19,8 @@ export class DataDirInUseError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process lives (one of another user's counts). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

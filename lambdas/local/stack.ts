@@ -33,10 +33,11 @@ import { createApiServer } from './http-adapter.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
 import { LocalStepFunctions, UNBOUNDED_TASK_SECONDS } from './local-step-functions.js';
-import { chooseSandbox } from './sandbox.js';
+import { chooseRuntime } from './runtimes.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
-import { claim, removeOrphans } from './ownership.js';
+import { alive, claim, removeOrphans } from './ownership.js';
+import { ContainerSandbox } from './container-runtime.js';
 import { LOCAL_S3_CREDENTIALS, startS3rver } from './s3-local.js';
 
 export const LOCAL_OWNER = 'local';
@@ -57,13 +58,25 @@ const LOCAL_PLATFORM: ExecutorPlatform = {
   longestRunSeconds: UNBOUNDED_TASK_SECONDS,
 };
 
-/** TES_LOCAL_DISK_GB: the most disk one executor's volumes may use on this machine. */
-function localDiskLimit(env: Readonly<Record<string, string | undefined>>): { maxDiskGiB?: number } {
-  const raw = env['TES_LOCAL_DISK_GB'];
-  if (raw === undefined || raw === '') return {};
-  const value = Number(raw);
-  if (!(value > 0)) throw new Error(`TES_LOCAL_DISK_GB must be a positive number of GiB, not ${JSON.stringify(raw)}`);
-  return { maxDiskGiB: value };
+/**
+ * TES_LOCAL_DISK_GB: the most disk one executor's volumes may use on this machine;
+ * TES_LOCAL_PIDS_LIMIT: the most processes and threads one executor may have at once.
+ */
+function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDiskGiB?: number; pidsLimit?: number } {
+  const limits: { maxDiskGiB?: number; pidsLimit?: number } = {};
+  const disk = env['TES_LOCAL_DISK_GB'];
+  if (disk !== undefined && disk !== '') {
+    const value = Number(disk);
+    if (!(value > 0)) throw new Error(`TES_LOCAL_DISK_GB must be a positive number of GiB, not ${JSON.stringify(disk)}`);
+    limits.maxDiskGiB = value;
+  }
+  const pids = env['TES_LOCAL_PIDS_LIMIT'];
+  if (pids !== undefined && pids !== '') {
+    const value = Number(pids);
+    if (!Number.isInteger(value) || value < 8) throw new Error(`TES_LOCAL_PIDS_LIMIT must be an integer of at least 8, not ${JSON.stringify(pids)}`);
+    limits.pidsLimit = value;
+  }
+  return limits;
 }
 
 export interface LocalStackOptions {
@@ -92,8 +105,10 @@ export interface LocalStack {
   deps: TesDeps;
   /** What the start-up reconciliation did with tasks a previous run left unfinished. */
   reconciled: ReconcileOutcome;
-  /** What executors run in: docker, bubblewrap, or none (and why). */
+  /** What executors run in (podman, docker, bubblewrap), or none and why. */
   sandbox: string;
+  /** What that runtime does not enforce here. */
+  sandboxLacks: readonly string[];
   close(): Promise<void>;
 }
 
@@ -174,14 +189,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // A stack that was killed left its own behind: removed here once its process is gone.
     const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
     if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
+    const chosen = await chooseRuntime(options.env ?? {});
+    if (chosen.problem === undefined && chosen.sandbox instanceof ContainerSandbox) {
+      const removed = await chosen.sandbox.removeOrphans(alive);
+      if (removed.length > 0) logger.info('removed the containers of local stacks that were killed', { containers: removed });
+    }
     const workRoot = await mkdtemp(join(tmpdir(), WORK_ROOT_PREFIX));
     cleanups.push(() => rm(workRoot, { recursive: true, force: true }));
     cleanups.push(await claim(workRoot));
     await mkdir(workRoot, { recursive: true, mode: 0o711 });
     await chmod(workRoot, 0o711);
+    if (chosen.sandbox instanceof ContainerSandbox) await chosen.sandbox.useWorkDirectory(workRoot);
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
     const registry = new LocalTaskDefinitions();
-    const chosen = await chooseSandbox();
     const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock });
     const runner = new LocalEcsRunner({
       definitions: registry,
@@ -191,7 +211,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
       maxConcurrent: options.maxConcurrentExecutors ?? 4,
       objects,
-      ...localDiskLimit(options.env ?? {}),
+      ...localLimits(options.env ?? {}),
     });
     const workflowDeps: WorkflowDeps = {
       store,
@@ -252,7 +272,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(issuer === undefined ? {} : { issuer }),
       deps,
       reconciled,
-      sandbox: chosen.problem === undefined ? chosen.kind : `none: ${chosen.problem}`,
+      sandbox: chosen.problem === undefined ? chosen.sandbox.kind : `none: ${chosen.problem}`,
+      sandboxLacks: chosen.sandbox.lacks,
       close: closeAll,
     };
   } catch (error) {
