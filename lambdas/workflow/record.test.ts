@@ -92,6 +92,13 @@ describe('Record', () => {
     });
   });
 
+  it('says in the system logs when and how long the image was pulled', async () => {
+    const task = await running();
+    reports(task.id, 0, ok, ok);
+    await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0, { PullStartedAt: '2026-01-01T00:00:01Z', PullStoppedAt: '2026-01-01T00:00:04.5Z' }) });
+    expect((await table.store.get(task.id))?.logs[0]?.system_logs).toEqual(["executor 0's image was pulled in 3.5 s (2026-01-01T00:00:01.000Z to 2026-01-01T00:00:04.500Z)"]);
+  });
+
   it('stops after a failed executor, unless it has ignore_error', async () => {
     const strict = await running(2);
     reports(strict.id, 0, ok, ok);

@@ -90,7 +90,14 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     outcome.runSeconds = (outcome.runSeconds ?? 0) + Math.max(0, (Date.parse(stopped) - Date.parse(started)) / 1000);
   }
 
-  const systemLines: string[] = [...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? [])];
+  const systemLines: string[] = [];
+  const pullStarted = isoTime(ecs?.PullStartedAt);
+  const pullStopped = isoTime(ecs?.PullStoppedAt);
+  if (pullStarted !== undefined && pullStopped !== undefined) {
+    const seconds = Math.max(0, (Date.parse(pullStopped) - Date.parse(pullStarted)) / 1000);
+    systemLines.push(`executor ${index}'s image was pulled in ${seconds.toFixed(1)} s (${pullStarted} to ${pullStopped})`);
+  }
+  systemLines.push(...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? []));
   // Why the platform stopped an executor that did run (Fargate: OutOfMemoryError; locally: DiskLimitExceeded).
   if (exitCode !== undefined && executor?.Reason !== undefined) systemLines.push(`executor ${index} exited ${exitCode}: ${executor.Reason}`);
   let systemError: string | undefined;

@@ -7,6 +7,9 @@ export interface EcsTaskOutput {
   StoppedReason?: string;
   StartedAt?: string | number;
   StoppedAt?: string | number;
+  /** When the task's images were pulled (ECS; locally only when an image was not there yet). */
+  PullStartedAt?: string | number;
+  PullStoppedAt?: string | number;
   Containers?: { Name?: string; ExitCode?: number; Reason?: string }[];
 }
 
