@@ -12,6 +12,7 @@ import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
 import { listTasks } from '../lambdas/usecases/list-tasks.js';
 import { LocalStepFunctions } from '../lambdas/local/local-step-functions.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
+import { runtimesUnderTest, TEST_IMAGE, TEST_IMAGE_PREFIXES } from '../infra-tests/support/test-image.js';
 import { bundleFigures } from './bundles.js';
 
 const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
@@ -137,27 +138,34 @@ report(
 );
 await stack.close();
 
-// 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, and what its workflow costs.
-const runner = await startLocalStack({ port: 0 });
-const runs: number[] = [];
-let transitions = 0;
-for (let i = 0; i < 25; i += 1) {
-  const started = performance.now();
-  const response = await fetch(`${runner.url}/tasks`, {
-    method: 'POST',
-    body: JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }] }),
-  });
-  const { id } = (await response.json()) as { id: string };
-  for (;;) {
-    const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
-    if (task.state === 'COMPLETE') break;
-    if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(task.state)) throw new Error(`task ended ${task.state}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+// 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, on each runtime this machine
+// has, and what its workflow costs.
+for (const { kind, problem } of await runtimesUnderTest()) {
+  if (problem !== undefined) {
+    report(`CreateTask → COMPLETE on ${kind}: not measured (${problem})`);
+    continue;
   }
-  runs.push(performance.now() - started);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  transitions = (runner.deps.workflow as LocalStepFunctions).transitions.get(id) ?? transitions;
+  const runner = await startLocalStack({ port: 0, env: { TES_LOCAL_RUNTIME: kind, TES_ALLOWED_IMAGE_PREFIXES: TEST_IMAGE_PREFIXES } });
+  const runs: number[] = [];
+  let transitions = 0;
+  for (let i = 0; i < 25; i += 1) {
+    const started = performance.now();
+    const response = await fetch(`${runner.url}/tasks`, {
+      method: 'POST',
+      body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    for (;;) {
+      const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
+      if (task.state === 'COMPLETE') break;
+      if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(task.state)) throw new Error(`task ended ${task.state}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    runs.push(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    transitions = (runner.deps.workflow as LocalStepFunctions).transitions.get(id) ?? transitions;
+  }
+  report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (staging in its own sandboxes)`);
+  report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
+  await runner.close();
 }
-report(`CreateTask → COMPLETE for a task running \`true\`: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (local sandbox)`);
-report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
-await runner.close();

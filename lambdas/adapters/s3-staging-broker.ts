@@ -14,6 +14,8 @@ import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, 
 import type { TaskStore } from '../ports/task-store.js';
 
 const URL_TTL_SECONDS = 6 * 3600;
+/** Upload URLs one request may ask for (stage-out asks in batches of 500): signing stays short. */
+export const MAX_UPLOAD_TARGETS = 1000;
 
 export class StagingRefusedError extends Error {}
 
@@ -131,6 +133,7 @@ export class S3StagingBroker implements StagingBroker {
   }
 
   async uploadTargets(token: string, files: UploadRequest[]): Promise<string[]> {
+    if (!Array.isArray(files) || files.length > MAX_UPLOAD_TARGETS) throw new StagingRefusedError(`ask for at most ${MAX_UPLOAD_TARGETS} upload URLs at a time`);
     const { record } = await this.task(token);
     return Promise.all(
       files.map((file) => {

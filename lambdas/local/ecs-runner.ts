@@ -1,12 +1,13 @@
 /**
  * The local stand-in for ECS RunTask (`ecs:runTask.sync`): runs a registered executor task
  * definition with the overrides Step Functions passes, container by container, with the same
- * hardening. stage-in and stage-out are the trusted staging code (run here, confined to the task's
- * volumes); the executor runs in the local sandbox (a container runtime with the task's image, or
- * bubblewrap) as the task's own unprivileged host uid, with the task's limits.
+ * hardening. stage-in and stage-out run the runtime image's entry point, each in a sandbox of its own
+ * holding only the run's staging token; the executor runs in the local sandbox (a container runtime
+ * with the task's image, or bubblewrap) as the task's own unprivileged host uid, with the task's
+ * limits. Cancel, max_runtime_seconds and the disk limit stop whichever of the three is running.
  * Answers with the stopped task in the shape ECS gives Step Functions.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
@@ -15,10 +16,11 @@ import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { StageReport, StagingBroker } from '../ports/staging.js';
-import { stageIn, stageOut } from '../runtime/staging.js';
-import { VolumeFs } from '../runtime/volume-fs.js';
+import type { StagingBroker } from '../ports/staging.js';
+import { CapacityQueue, type Capacity } from './capacity.js';
 import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
+import type { StagingSandbox } from './staging-sandbox.js';
+import type { StagingServer } from './staging-server.js';
 import type { LocalTaskDefinitions } from './task-definitions.js';
 
 const runCommand = promisify(execFile);
@@ -60,8 +62,11 @@ export interface LocalEcsDeps {
   workRoot: string;
   /** Called once the executor process has started (the ECS "task running" event). */
   onExecutorStarted: (taskId: string) => Promise<void>;
-  /** How many executors may run at once; the rest wait their turn. */
-  maxConcurrent: number;
+  /**
+   * What this machine offers the tasks: runs start, first come first served, while the vCPUs and
+   * memory their Fargate sizes ask for fit in it (one larger than the machine runs alone).
+   */
+  capacity: Capacity;
   /** Where each executor's whole stdout and stderr are kept once it has ended. */
   objects: ObjectStore;
   /**
@@ -73,6 +78,10 @@ export interface LocalEcsDeps {
   diskCheckMs?: number;
   /** The most processes and threads one executor may have at once (default 1024). */
   pidsLimit?: number;
+  /** Runs stage-in and stage-out, out of this process. */
+  staging: StagingSandbox;
+  /** The broker and metadata endpoints staging reaches over HTTP. */
+  stagingServer: StagingServer;
 }
 
 /** What Fargate gives a task that asks for no more. */
@@ -110,6 +119,14 @@ function environment(overrides: RunPlan['overrides'], container: string): Record
   return Object.fromEntries((entry?.Environment ?? []).map((e) => [e.Name, e.Value]));
 }
 
+/** The exit code of a sandbox process (128 + the signal that killed it). */
+function exitOf(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+  });
+}
+
 function parseUser(user: string): { uid: number; gid: number } {
   const [uid, gid] = user.split(':').map(Number);
   return { uid: uid ?? SANDBOX_UID, gid: gid ?? uid ?? SANDBOX_UID };
@@ -120,10 +137,16 @@ export class LocalEcsRunner implements LogStore {
   private readonly canceled = new Set<string>();
   /** Every RunTask in progress, so a stop can wait until its run has cleaned up entirely. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly queue: CapacityQueue;
 
-  constructor(private readonly deps: LocalEcsDeps) {}
+  constructor(private readonly deps: LocalEcsDeps) {
+    this.queue = new CapacityQueue(deps.capacity);
+  }
+
+  /** How many runs go on and wait, and what they reserved. */
+  get load(): CapacityQueue['load'] {
+    return this.queue.load;
+  }
 
   private taskDir(taskId: string): string {
     if (!/^[0-9a-z]+$/.test(taskId)) throw new Error(`unexpected task id ${taskId}`);
@@ -159,15 +182,6 @@ export class LocalEcsRunner implements LogStore {
     await this.inFlight.get(taskId)?.catch(() => undefined);
   }
 
-  private async slot(): Promise<() => void> {
-    if (this.active >= this.deps.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active += 1;
-    return () => {
-      this.active -= 1;
-      this.waiting.shift()?.();
-    };
-  }
-
   runTask(params: RunTaskParameters): Promise<EcsTaskResult> {
     const taskId = params.Group.replace(/^tes:/, '');
     const run = this.run(params);
@@ -181,7 +195,7 @@ export class LocalEcsRunner implements LogStore {
     const definition = this.deps.definitions.get(params.TaskDefinition);
     if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
     const taskId = params.Group.replace(/^tes:/, '');
-    const release = await this.slot();
+    const release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) });
     const startedAt = new Date().toISOString();
     const containers: EcsContainerResult[] = [];
     let runDir: string | undefined;
@@ -197,11 +211,12 @@ export class LocalEcsRunner implements LogStore {
       ...(pull === undefined ? {} : { PullStartedAt: pull.startedAt, PullStoppedAt: pull.stoppedAt }),
       Containers: containers,
     });
+    const metadata = this.deps.stagingServer.metadataEndpoint();
     try {
       const byName = (name: string) => definition.containerDefinitions.find((c) => c.name === name) as ContainerDefinition;
       const executor = byName(CONTAINERS.executor);
-      const token = environment(params.Overrides, CONTAINERS.stageIn)['TES_STAGING_TOKEN'] ?? '';
-      const plan = await this.deps.broker.plan(token);
+      const stagingEnv = environment(params.Overrides, CONTAINERS.stageIn);
+      const plan = await this.deps.broker.plan(stagingEnv['TES_STAGING_TOKEN'] ?? '');
       const hostId = hostIdFor(taskId);
       const root = this.taskDir(taskId);
       // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the
@@ -210,7 +225,6 @@ export class LocalEcsRunner implements LogStore {
       await mkdir(join(this.deps.workRoot, 'runs'), { recursive: true, mode: 0o711 });
       runDir = join(this.deps.workRoot, 'runs', randomBytes(12).toString('hex'));
       await mkdir(runDir, { mode: 0o711 });
-      await mkdir(root, { recursive: true, mode: 0o711 });
       await mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 });
       const volumes = new Map<string, string>();
       for (const [i, mount] of plan.mounts.entries()) {
@@ -218,46 +232,99 @@ export class LocalEcsRunner implements LogStore {
         await mkdir(host, { mode: 0o700 });
         volumes.set(mount, host);
       }
-      const { uid, gid } = parseUser(byName(CONTAINERS.executor).user);
+      const scratchDir = join(runDir, 'scratch');
+      await mkdir(scratchDir, { mode: 0o700 });
+      const { uid, gid } = parseUser(executor.user);
+      // The volumes belong to the host uid the executor is; staging runs as that uid too.
       const owner = process.getuid?.() === 0 ? this.deps.sandbox.volumeOwner({ hostId, uid, gid }) : undefined;
-      if (owner !== undefined) for (const host of volumes.values()) await chown(host, owner.uid, owner.gid);
-      const fs = new VolumeFs(volumes);
-      const context = { plan, fs, broker: this.deps.broker, token, scratchDir: join(runDir, 'scratch'), ...(owner ? { owner } : {}) };
+      if (owner !== undefined) for (const host of [...volumes.values(), scratchDir]) await chown(host, owner.uid, owner.gid);
+      const limitGiB = Math.min(params.Overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
+      const staging = (phase: 'stage-in' | 'stage-out', env: Record<string, string>) =>
+        this.runStaging(taskId, plan.executorIndex, phase, {
+          hostId: owner?.uid ?? hostId,
+          uid,
+          gid,
+          volumes,
+          scratchDir,
+          env: { ...stagingEnv, ...env, TES_DISK_LIMIT_BYTES: String(Math.floor(limitGiB * GIB)) },
+          limitGiB,
+        });
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, runDir);
       // The image comes first, as on ECS: a task whose image cannot be had stages nothing.
-      let prepared: Prepared;
       try {
-        prepared = await this.deps.sandbox.prepare(spec);
+        pull = (await this.deps.sandbox.prepare(spec)).pull;
       } catch (error) {
         if (!(error instanceof ImageUnavailableError)) throw error;
         containers.push({ Name: CONTAINERS.stageIn, Reason: 'the task did not start', LastStatus: 'STOPPED' });
         containers.push({ Name: CONTAINERS.executor, Reason: `${error.name}: ${error.message}`, LastStatus: 'STOPPED' });
         return result('TaskFailedToStart', `${error.name}: ${error.message}`);
       }
-      if (prepared.pull !== undefined) pull = prepared.pull;
-      const staged = await stageIn(context);
-      await this.deps.broker.report(token, 'stage-in', staged);
-      containers.push({ Name: CONTAINERS.stageIn, ExitCode: staged.ok ? 0 : 1, LastStatus: 'STOPPED' });
-      if (!staged.ok) {
+
+      if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
+      const stageIn = await staging('stage-in', {});
+      containers.push({ Name: CONTAINERS.stageIn, ExitCode: stageIn.exitCode, ...(stageIn.reason === undefined ? {} : { Reason: stageIn.reason }), LastStatus: 'STOPPED' });
+      if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
+      if (stageIn.exitCode !== 0) {
+        // ECS starts no container whose dependency failed: the executor (SUCCESS) and stage-out (COMPLETE).
         containers.push({ Name: CONTAINERS.executor, Reason: 'dependency stage-in did not succeed', LastStatus: 'STOPPED' });
-        const out: StageReport = { ok: true, warnings: [], outputs: [] };
-        await this.deps.broker.report(token, 'stage-out', out);
-        containers.push({ Name: CONTAINERS.stageOut, ExitCode: 0, LastStatus: 'STOPPED' });
+        containers.push({ Name: CONTAINERS.stageOut, Reason: 'dependency executor did not complete', LastStatus: 'STOPPED' });
         return result('EssentialContainerExited', 'Essential container in task exited');
       }
 
-      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, spec, params.Overrides, volumes);
+      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes);
       containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, ...(reason === undefined ? {} : { Reason: reason }), LastStatus: 'STOPPED' });
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
-      const out = await stageOut(context, exitCode);
-      await this.deps.broker.report(token, 'stage-out', out);
-      containers.push({ Name: CONTAINERS.stageOut, ExitCode: out.ok ? 0 : 1, LastStatus: 'STOPPED' });
+      metadata.setExecutorExitCode(exitCode);
+      const stageOut = await staging('stage-out', { ECS_CONTAINER_METADATA_URI_V4: metadata.url });
+      containers.push({ Name: CONTAINERS.stageOut, ExitCode: stageOut.exitCode, ...(stageOut.reason === undefined ? {} : { Reason: stageOut.reason }), LastStatus: 'STOPPED' });
+      if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       return result('EssentialContainerExited', 'Essential container in task exited');
     } finally {
+      metadata.release();
       if (runDir !== undefined) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
       release();
+    }
+  }
+
+  /**
+   * Runs stage-in or stage-out, the runtime image's entry point, in its own sandbox; stoppable like
+   * the executor (cancel, max_runtime_seconds) and watched for disk like it.
+   */
+  private async runStaging(
+    taskId: string,
+    executorIndex: number,
+    phase: 'stage-in' | 'stage-out',
+    run: { hostId: number; uid: number; gid: number; volumes: Map<string, string>; scratchDir: string; env: Record<string, string>; limitGiB: number },
+  ): Promise<{ exitCode: number; reason?: string }> {
+    const log = openSync(join(this.taskDir(taskId), 'logs', `${executorIndex}.${phase}.log`), 'a', 0o600);
+    try {
+      const child = await this.deps.staging.spawn({
+        phase,
+        hostId: run.hostId,
+        uid: run.uid,
+        gid: run.gid,
+        volumes: run.volumes,
+        scratchDir: run.scratchDir,
+        env: run.env,
+        name: `tes-${taskId}-${executorIndex}-${phase}`,
+        stdio: { stdout: log, stderr: log },
+      });
+      const exited = exitOf(child);
+      const kill = (): void => this.deps.staging.kill(child);
+      this.running.set(taskId, { exited, kill });
+      if (this.canceled.has(taskId)) kill();
+      const watchdog = this.watchDisk([...run.volumes.values(), run.scratchDir], run.limitGiB, kill, exited);
+      const exitCode = await exited;
+      const overLimit = await watchdog;
+      if (overLimit !== undefined) {
+        return { exitCode, reason: `DiskLimitExceeded: ${phase} used ${overLimit} bytes of the task's ${run.limitGiB} GiB of disk and was stopped` };
+      }
+      return { exitCode };
+    } finally {
+      this.running.delete(taskId);
+      closeSync(log);
     }
   }
 
@@ -331,7 +398,7 @@ export class LocalEcsRunner implements LogStore {
     taskId: string,
     executorIndex: number,
     spec: SandboxSpec,
-    overrides: RunPlan['overrides'],
+    limitGiB: number,
     volumes: Map<string, string>,
   ): Promise<{ exitCode: number; reason?: string }> {
     const stdoutFile = this.logFile(taskId, executorIndex, 'stdout');
@@ -340,10 +407,7 @@ export class LocalEcsRunner implements LogStore {
     const stderr = openSync(stderrFile, 'w', 0o600);
     try {
       const child = this.deps.sandbox.spawn(spec, { stdout, stderr });
-      const exited = new Promise<number>((resolve) => {
-        child.on('error', () => resolve(127));
-        child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
-      });
+      const exited = exitOf(child);
       let stoppedHere = false;
       const kill = (): void => {
         stoppedHere = true;
@@ -351,7 +415,6 @@ export class LocalEcsRunner implements LogStore {
       };
       this.running.set(taskId, { exited, kill });
       if (this.canceled.has(taskId)) kill();
-      const limitGiB = Math.min(overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
       // Its stdout and stderr are kept on this disk too, so they count against the task's.
       const watchdog = this.watchDisk([...volumes.values(), stdoutFile, stderrFile], limitGiB, kill, exited);
       await this.deps.onExecutorStarted(taskId).catch(() => undefined);

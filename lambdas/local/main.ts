@@ -43,6 +43,9 @@ try {
   else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);
   console.log(`  tasks run in: ${stack.sandbox}`);
   if (stack.sandboxLacks.length > 0) console.log(`  it does not enforce: ${stack.sandboxLacks.join('; ')}`);
+  console.log(
+    `  executors run while the vCPUs and memory they ask for fit in ${stack.capacity.cpus} vCPUs and ${(stack.capacity.memoryMiB / 1024).toFixed(1)} GiB (TES_LOCAL_CPUS, TES_LOCAL_MEMORY_GB); staging runs in bubblewrap`,
+  );
   const { resumed, ended, canceled } = stack.reconciled;
   if (resumed.length + ended.length + canceled.length > 0) {
     console.log(`  tasks left by the last run: ${resumed.length} resumed, ${ended.length} ended SYSTEM_ERROR, ${canceled.length} canceled`);

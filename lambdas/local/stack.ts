@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoDbDocumentClient, s3Client, type AwsConfig } from '../adapters/aws-clients.js';
@@ -30,10 +30,14 @@ import type { WorkflowPort } from '../ports/workflow.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { ensureTaskTable, repairIndexes, startDynalite } from './dynamodb-local.js';
 import { createApiServer } from './http-adapter.js';
+import type { Capacity } from './capacity.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
 import { LocalStepFunctions, UNBOUNDED_TASK_SECONDS } from './local-step-functions.js';
 import { chooseRuntime } from './runtimes.js';
+import { BubblewrapSandbox } from './bubblewrap.js';
+import { StagingSandbox } from './staging-sandbox.js';
+import { startStagingServer } from './staging-server.js';
 import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
 import { alive, claim, removeOrphans } from './ownership.js';
@@ -79,6 +83,24 @@ function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDi
   return limits;
 }
 
+/**
+ * What executors may use at once here: TES_LOCAL_CPUS and TES_LOCAL_MEMORY_GB, by default this
+ * machine's CPUs and its memory less 1 GiB for the stack itself.
+ */
+export function localCapacity(env: Readonly<Record<string, string | undefined>>): Capacity {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!(value > 0)) throw new Error(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
+    return value;
+  };
+  return {
+    cpus: read('TES_LOCAL_CPUS', availableParallelism()),
+    memoryMiB: read('TES_LOCAL_MEMORY_GB', Math.max(1, totalmem() / 1024 ** 3 - 1)) * 1024,
+  };
+}
+
 export interface LocalStackOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
@@ -86,8 +108,6 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Replaces the local task runner (tests that only need the API). */
   workflow?: WorkflowPort;
-  /** How many executors run at once (default 4); the rest wait in INITIALIZING. */
-  maxConcurrentExecutors?: number;
   /** `jwt`: bearer tokens from the local issuer are required, as in the cloud; `none` (default): one local user. */
   auth?: 'none' | 'jwt';
   env?: Readonly<Record<string, string | undefined>>;
@@ -109,6 +129,8 @@ export interface LocalStack {
   sandbox: string;
   /** What that runtime does not enforce here. */
   sandboxLacks: readonly string[];
+  /** The vCPUs and memory executors share here. */
+  capacity: Capacity;
   close(): Promise<void>;
 }
 
@@ -200,18 +222,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await mkdir(workRoot, { recursive: true, mode: 0o711 });
     await chmod(workRoot, 0o711);
     if (chosen.sandbox instanceof ContainerSandbox) await chosen.sandbox.useWorkDirectory(workRoot);
+    const capacity = localCapacity(options.env ?? {});
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
     const registry = new LocalTaskDefinitions();
     const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock });
+    // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
+    const stagingServer = await startStagingServer(broker);
+    cleanups.push(() => stagingServer.close());
+    if (chosen.problem === undefined && chosen.sandbox.kind !== 'bubblewrap') {
+      const staging = await BubblewrapSandbox.detect();
+      if (staging !== undefined) chosen.problem = `staging runs in bubblewrap, and ${staging}`;
+    }
     const runner = new LocalEcsRunner({
       definitions: registry,
       broker,
       sandbox: chosen.sandbox,
       workRoot,
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
-      maxConcurrent: options.maxConcurrentExecutors ?? 4,
+      capacity,
       objects,
       ...localLimits(options.env ?? {}),
+      staging: new StagingSandbox(workRoot),
+      stagingServer,
     });
     const workflowDeps: WorkflowDeps = {
       store,
@@ -223,6 +255,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clock: systemClock,
       logs: runner,
       stopExecutors: (taskId) => runner.stop(taskId),
+      brokerUrl: stagingServer.brokerUrl,
     };
     const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
     if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());
@@ -274,6 +307,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reconciled,
       sandbox: chosen.problem === undefined ? chosen.sandbox.kind : `none: ${chosen.problem}`,
       sandboxLacks: chosen.sandbox.lacks,
+      capacity,
       close: closeAll,
     };
   } catch (error) {

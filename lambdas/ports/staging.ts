@@ -71,7 +71,11 @@ export interface StageReport {
   /** Why staging failed (names the input or output). */
   error?: string;
   warnings: string[];
+  /** The uploaded files, the first REPORTED_OUTPUTS of them (a report stays small whatever the task wrote). */
   outputs?: UploadedFile[];
+  /** How many files were uploaded, and their bytes, all of them. */
+  outputCount?: number;
+  outputBytes?: number;
   /** Stage-out only: the executor's exit code as it saw it. */
   exitCode?: number;
 }

@@ -28,7 +28,16 @@ async function main(phase: string | undefined): Promise<number> {
   const plan = await broker.plan(token);
   const fs = new VolumeFs(new Map(plan.mounts.map((m) => [m, m])));
   const [uid, gid] = (process.env['TES_EXECUTOR_USER'] ?? '1000:1000').split(':').map(Number);
-  const context = { plan, fs, broker, token, owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 }, scratchDir: SCRATCH_DIR };
+  const maxBytes = Number(process.env['TES_DISK_LIMIT_BYTES']);
+  const context = {
+    plan,
+    fs,
+    broker,
+    token,
+    owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 },
+    scratchDir: SCRATCH_DIR,
+    ...(maxBytes > 0 ? { maxBytes } : {}),
+  };
   if (phase === 'stage-in') {
     const report = await stageIn(context);
     await broker.report(token, 'stage-in', report);

@@ -23,7 +23,19 @@ export interface StageContext {
   owner?: { uid: number; gid: number };
   /** Where archives of the volumes are built and unpacked (not visible to the executor). */
   scratchDir: string;
+  /**
+   * The task's disk, in bytes: no input, output set or carry archive may be larger. A sparse file
+   * fills little of a disk but its full size of an upload or an archive.
+   */
+  maxBytes?: number;
 }
+
+/** How many files one request for upload URLs names (the broker refuses more). */
+export const UPLOAD_BATCH = 500;
+/** How many uploads run at once. */
+const UPLOAD_CONCURRENCY = 8;
+/** How many uploaded files a report lists; it counts them all. */
+export const REPORTED_OUTPUTS = 500;
 
 function parent(path: string): string {
   const cut = path.lastIndexOf('/');
@@ -65,7 +77,7 @@ export async function stageIn(ctx: StageContext): Promise<StageReport> {
         for (const file of input.files) {
           const target = file.relative === '' ? input.path : `${input.path.replace(/\/+$/, '')}/${file.relative}`;
           await fs.mkdirs(parent(target));
-          await download(file.url, await fs.resolve(target));
+          await download(file.url, await fs.resolve(target), 0o644, ctx.maxBytes);
         }
       } catch (error) {
         return { ok: false, error: `inputs[${input.index}] (${input.source}) could not be staged: ${message(error)}`, warnings };
@@ -117,6 +129,11 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
   if (!isFinalRun(plan, exitCode)) {
     if (plan.carry.save === undefined) return { ok: true, warnings, outputs: [], exitCode };
     try {
+      let total = 0;
+      for (const mount of plan.mounts) for (const file of await walk(fs, mount, [])) total += (await lstat(file.hostPath)).size;
+      if (ctx.maxBytes !== undefined && total > ctx.maxBytes) {
+        return { ok: false, error: `the volumes hold files of ${total} bytes, more than the task's disk (${ctx.maxBytes} bytes; a sparse file?): nothing was saved for executor ${plan.executorIndex + 1}`, warnings, exitCode };
+      }
       await saveVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.save);
       return { ok: true, warnings, outputs: [], exitCode };
     } catch (error) {
@@ -152,23 +169,47 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
         else files.push({ output: output.index, relative: '', hostPath: host, containerPath: output.path });
       }
     }
-    const targets = files.length === 0 ? [] : await ctx.broker.uploadTargets(ctx.token, files.map(({ output, relative }) => ({ output, relative })));
-    const uploaded: UploadedFile[] = [];
-    for (const [i, file] of files.entries()) {
-      const output = plan.outputs.find((o) => o.index === file.output);
-      const url = file.relative === '' ? (output?.url as string) : `${(output?.url as string).replace(/\/+$/, '')}/${file.relative}`;
-      try {
-        const size = await upload(targets[i] as string, file.hostPath);
-        uploaded.push({ url, path: file.containerPath, size_bytes: String(size) });
-      } catch (error) {
-        return { ok: false, error: `outputs[${file.output}] (${file.containerPath} → ${url}) could not be uploaded: ${message(error)}`, warnings, outputs: uploaded, exitCode };
-      }
+    let total = 0;
+    for (const file of files) total += (await lstat(file.hostPath)).size;
+    if (ctx.maxBytes !== undefined && total > ctx.maxBytes) {
+      return { ok: false, error: `the outputs add up to ${total} bytes, more than the task's disk (${ctx.maxBytes} bytes; a sparse file?): nothing was uploaded`, warnings, outputs: [], exitCode };
     }
+    const uploaded: UploadedFile[] = [];
+    let count = 0;
+    let bytes = 0;
+    let failure: string | undefined;
+    for (let start = 0; start < files.length && failure === undefined; start += UPLOAD_BATCH) {
+      const batch = files.slice(start, start + UPLOAD_BATCH);
+      const targets = await ctx.broker.uploadTargets(ctx.token, batch.map(({ output, relative }) => ({ output, relative })));
+      // A few uploads at once: one at a time, many small files take as many round trips to S3.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (failure === undefined && next < batch.length) {
+          const i = next;
+          next += 1;
+          const file = batch[i] as FoundFile;
+          const output = plan.outputs.find((o) => o.index === file.output);
+          const url = file.relative === '' ? (output?.url as string) : `${(output?.url as string).replace(/\/+$/, '')}/${file.relative}`;
+          try {
+            const size = await upload(targets[i] as string, file.hostPath);
+            count += 1;
+            bytes += size;
+            if (start + i < REPORTED_OUTPUTS) uploaded[start + i] = { url, path: file.containerPath, size_bytes: String(size) };
+          } catch (error) {
+            failure ??= `outputs[${file.output}] (${file.containerPath} → ${url}) could not be uploaded: ${message(error)}`;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker));
+    }
+    // In the order the files were found, whatever order their uploads finished in.
+    uploaded.splice(0, uploaded.length, ...uploaded.filter((u) => u !== undefined));
+    if (failure !== undefined) return { ok: false, error: failure, warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
     // A missing output after a failed executor is expected (it stopped early); after a successful
     // one it means the task did not produce what it promised.
-    if (missing.length > 0 && exitCode === 0) return { ok: false, error: missing.join('; '), warnings, outputs: uploaded, exitCode };
+    if (missing.length > 0 && exitCode === 0) return { ok: false, error: missing.join('; '), warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
     warnings.push(...missing);
-    return { ok: true, warnings, outputs: uploaded, exitCode };
+    return { ok: true, warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
   } catch (error) {
     return { ok: false, error: `stage-out failed: ${message(error)}`, warnings, exitCode };
   }

@@ -3,11 +3,28 @@ import { constants, createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** Downloads `url` into `path`, replacing a regular file there but never following a symbolic link. */
-export async function download(url: string, path: string, mode = 0o644): Promise<number> {
+export class TooLargeError extends Error {}
+
+/** Counts what passes and fails once more than `max` bytes have. */
+function capped(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > max) done(new TooLargeError(`it is larger than the task's disk (${max} bytes)`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/**
+ * Downloads `url` into `path`, replacing a regular file there but never following a symbolic link,
+ * and stops once more than `maxBytes` have come (an endless or huge input fails, it does not fill a disk).
+ */
+export async function download(url: string, path: string, mode = 0o644, maxBytes = Number.POSITIVE_INFINITY): Promise<number> {
   const response = await fetch(url);
   if (!response.ok) {
     await response.body?.cancel();
@@ -20,7 +37,13 @@ export async function download(url: string, path: string, mode = 0o644): Promise
   }
   // The write stream owns the handle from here and closes it when done or destroyed.
   const out = file.createWriteStream();
-  await pipeline(Readable.fromWeb(response.body), out);
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (length > maxBytes) {
+    await response.body.cancel();
+    out.destroy();
+    throw new TooLargeError(`it is ${length} bytes, larger than the task's disk (${maxBytes} bytes)`);
+  }
+  await pipeline(Readable.fromWeb(response.body), capped(maxBytes), out);
   return out.bytesWritten;
 }
 

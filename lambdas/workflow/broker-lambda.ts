@@ -28,7 +28,12 @@ export async function brokerRequest(broker: StagingBroker, event: BrokerEvent): 
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const token = /^Bearer (.+)$/.exec(headers['authorization'] ?? '')?.[1];
   if (token === undefined) return reply(401, { message: 'a staging token is required' });
-  const body = (event.body ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : {}) as Record<string, unknown>;
+  let body: Record<string, unknown>;
+  try {
+    body = (event.body ? JSON.parse(event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : {}) as Record<string, unknown>;
+  } catch {
+    return reply(400, { message: 'the body is not JSON' });
+  }
   const path = event.rawPath ?? event.path ?? '';
   try {
     if (path.endsWith('/plan')) return reply(200, await broker.plan(token));

@@ -60,6 +60,8 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
         stagingEnvironment: {
           TES_STAGING_TOKEN: token,
           TES_EXECUTOR_USER: deps.platform.executorUser,
+          // Staging fetches, uploads and carries no more than the task's disk.
+          TES_DISK_LIMIT_BYTES: String(size.ephemeralStorageGiB * 1024 ** 3),
           ...(deps.brokerUrl ? { TES_BROKER_URL: deps.brokerUrl } : {}),
         },
         timeoutSeconds,

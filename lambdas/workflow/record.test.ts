@@ -99,6 +99,24 @@ describe('Record', () => {
     expect((await table.store.get(task.id))?.logs[0]?.system_logs).toEqual(["executor 0's image was pulled in 3.5 s (2026-01-01T00:00:01.000Z to 2026-01-01T00:00:04.500Z)"]);
   });
 
+  it('says how many files were uploaded when outputs lists only the first of them', async () => {
+    const task = await running();
+    const listed = [{ url: 's3://b/o/1', path: '/o/1', size_bytes: '1' }];
+    reports(task.id, 0, ok, { ok: true, warnings: [], outputs: listed, outputCount: 100_000, outputBytes: 100_000 });
+    await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+    const stored = await table.store.get(task.id);
+    expect(stored?.logs[0]?.outputs).toEqual(listed);
+    expect(stored?.logs[0]?.system_logs).toEqual(['executor 0: 100000 files (100000 bytes) were uploaded; outputs lists the first 1']);
+  });
+
+  it('ends SYSTEM_ERROR naming why stage-in was stopped when it could not report (the disk limit)', async () => {
+    const task = await running();
+    const stoppedStageIn = ecs(undefined);
+    stoppedStageIn.Containers[0] = { Name: 'stage-in', ExitCode: 137, Reason: 'DiskLimitExceeded: stage-in used 300000000 bytes' } as (typeof stoppedStageIn.Containers)[number];
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: stoppedStageIn });
+    expect(next.outcome?.systemError).toBe('stage-in did not finish (exit code 137): DiskLimitExceeded: stage-in used 300000000 bytes');
+  });
+
   it('stops after a failed executor, unless it has ignore_error', async () => {
     const strict = await running(2);
     reports(strict.id, 0, ok, ok);

@@ -98,15 +98,27 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     systemLines.push(`executor ${index}'s image was pulled in ${seconds.toFixed(1)} s (${pullStarted} to ${pullStopped})`);
   }
   systemLines.push(...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? []));
+  const listed = stageOut?.outputs?.length ?? 0;
+  if (stageOut?.outputCount !== undefined && stageOut.outputCount > listed) {
+    systemLines.push(`executor ${index}: ${stageOut.outputCount} files (${stageOut.outputBytes ?? 0} bytes) were uploaded; outputs lists the first ${listed}`);
+  }
+  const stageInContainer = ecs?.Containers?.find((c) => c.Name === CONTAINERS.stageIn);
+  const stageOutContainer = ecs?.Containers?.find((c) => c.Name === CONTAINERS.stageOut);
+  const howItEnded = (c: { ExitCode?: number; Reason?: string } | undefined) =>
+    c === undefined ? '' : `${c.ExitCode === undefined ? '' : ` (exit code ${c.ExitCode})`}${c.Reason === undefined ? '' : `: ${c.Reason}`}`;
   // Why the platform stopped an executor that did run (Fargate: OutOfMemoryError; locally: DiskLimitExceeded).
   if (exitCode !== undefined && executor?.Reason !== undefined) systemLines.push(`executor ${index} exited ${exitCode}: ${executor.Reason}`);
   let systemError: string | undefined;
   if (failure !== undefined) systemError = `executor ${index}'s Fargate task failed: ${failure}`;
   else if (stageIn !== undefined && !stageIn.ok) systemError = stageIn.error ?? 'stage-in failed';
-  else if (exitCode === undefined) {
+  else if (stageIn === undefined && stageInContainer?.ExitCode !== undefined && stageInContainer.ExitCode !== 0) {
+    systemError = `stage-in did not finish${howItEnded(stageInContainer)}`;
+  } else if (exitCode === undefined) {
     systemError = `executor ${index} did not run: ${executor?.Reason ?? ecs?.StoppedReason ?? 'no exit code was reported'}`;
   } else if (stageOut !== undefined && !stageOut.ok) systemError = stageOut.error ?? 'stage-out failed';
-  else if (stageOut === undefined) systemError = `executor ${index}'s outputs were not staged: ${ecs?.StoppedReason ?? 'stage-out reported nothing'}`;
+  else if (stageOut === undefined) {
+    systemError = `executor ${index}'s outputs were not staged: ${stageOutContainer?.Reason ?? ecs?.StoppedReason ?? 'stage-out reported nothing'}${stageOutContainer?.ExitCode === undefined ? '' : ` (exit code ${stageOutContainer.ExitCode})`}`;
+  }
 
   let executorLog: TesExecutorLog | undefined;
   if (exitCode !== undefined) {

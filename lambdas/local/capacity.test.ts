@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { CapacityQueue } from './capacity.js';
+
+const task = (cpus: number, memoryGiB: number) => ({ cpus, memoryMiB: memoryGiB * 1024 });
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('how many executors run at once', () => {
+  it('starts runs while their vCPUs and memory fit, and the next once one ends', async () => {
+    const queue = new CapacityQueue(task(2, 8));
+    const first = await queue.reserve(task(1, 2));
+    await queue.reserve(task(1, 2));
+    let third = false;
+    void queue.reserve(task(1, 2)).then(() => (third = true));
+    await settled();
+    expect(third).toBe(false);
+    expect(queue.load).toEqual({ running: 2, waiting: 1, cpus: 2, memoryMiB: 4096 });
+    first();
+    await settled();
+    expect(third).toBe(true);
+  });
+
+  it('counts memory as well as CPUs', async () => {
+    const queue = new CapacityQueue(task(16, 4));
+    await queue.reserve(task(1, 3));
+    let second = false;
+    void queue.reserve(task(1, 2)).then(() => (second = true));
+    await settled();
+    expect(second).toBe(false);
+  });
+
+  it('runs a task larger than the machine alone rather than never', async () => {
+    const queue = new CapacityQueue(task(2, 8));
+    const big = await queue.reserve(task(8, 32));
+    expect(queue.load.running).toBe(1);
+    let small = false;
+    void queue.reserve(task(1, 2)).then(() => (small = true));
+    await settled();
+    expect(small).toBe(false);
+    big();
+    await settled();
+    expect(small).toBe(true);
+  });
+
+  it('keeps arrival order: a large run at the head is not starved by small ones behind it', async () => {
+    const queue = new CapacityQueue(task(4, 64));
+    const a = await queue.reserve(task(1, 2));
+    const order: string[] = [];
+    void queue.reserve(task(4, 8)).then(() => order.push('large'));
+    void queue.reserve(task(1, 2)).then(() => order.push('small'));
+    await settled();
+    expect(order).toEqual([]);
+    a();
+    await settled();
+    expect(order).toEqual(['large']);
+  });
+
+  it('releases once, however often it is called', async () => {
+    const queue = new CapacityQueue(task(2, 8));
+    const release = await queue.reserve(task(1, 2));
+    release();
+    release();
+    expect(queue.load).toEqual({ running: 0, waiting: 0, cpus: 0, memoryMiB: 0 });
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * How many executors run at once on this machine: as many as fit. Each run asks for the vCPUs and
+ * memory of its Fargate size; runs start in arrival order while what they ask for fits beside what
+ * runs (a run larger than the machine starts once it would run alone), so a large run at the head of
+ * the queue is never starved by smaller ones behind it.
+ */
+
+/** vCPUs and MiB of memory. */
+export interface Capacity {
+  cpus: number;
+  memoryMiB: number;
+}
+
+export class CapacityQueue {
+  private running = 0;
+  private readonly used: Capacity = { cpus: 0, memoryMiB: 0 };
+  private readonly waiting: { size: Capacity; start: () => void }[] = [];
+
+  constructor(private readonly capacity: Capacity) {}
+
+  /** Resolves once `size` may run; call the returned function when it has ended. */
+  async reserve(size: Capacity): Promise<() => void> {
+    const take = (): void => {
+      this.running += 1;
+      this.used.cpus += size.cpus;
+      this.used.memoryMiB += size.memoryMiB;
+    };
+    if (this.waiting.length === 0 && this.fits(size)) take();
+    else {
+      await new Promise<void>((resolve) =>
+        this.waiting.push({
+          size,
+          start: () => {
+            take();
+            resolve();
+          },
+        }),
+      );
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running -= 1;
+      this.used.cpus -= size.cpus;
+      this.used.memoryMiB -= size.memoryMiB;
+      while (this.waiting.length > 0 && this.fits((this.waiting[0] as { size: Capacity }).size)) (this.waiting.shift() as { start: () => void }).start();
+    };
+  }
+
+  /** What runs and what waits. */
+  get load(): { running: number; waiting: number } & Capacity {
+    return { running: this.running, waiting: this.waiting.length, ...this.used };
+  }
+
+  private fits(size: Capacity): boolean {
+    return this.running === 0 || (this.used.cpus + size.cpus <= this.capacity.cpus && this.used.memoryMiB + size.memoryMiB <= this.capacity.memoryMiB);
+  }
+}
