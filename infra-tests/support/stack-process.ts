@@ -90,7 +90,13 @@ function groupAlive(pgid: number): boolean {
 }
 
 /** Starts `tsx lambdas/local/main.ts` on a free port with the given data directory. */
-export async function startStackProcess(options: { dataDir: string; tmpDir: string; env?: Record<string, string> }): Promise<StackProcess> {
+export async function startStackProcess(options: {
+  dataDir: string;
+  tmpDir: string;
+  env?: Record<string, string>;
+  /** Another user to run it as (the server not root: rootless runtimes, bubblewrap as that user). */
+  user?: { uid: number; gid: number };
+}): Promise<StackProcess> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env, PORT: '0', TES_DATA_DIR: options.dataDir, TMPDIR: options.tmpDir, TES_AUTH: 'none' };
   delete env['TES_IN_MEMORY'];
   const child: ChildProcess = spawn(process.execPath, [TSX_CLI, 'lambdas/local/main.ts'], {
@@ -98,6 +104,7 @@ export async function startStackProcess(options: { dataDir: string; tmpDir: stri
     env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('the local stack did not start');

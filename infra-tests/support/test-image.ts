@@ -42,10 +42,14 @@ async function rootfs(dir: string): Promise<void> {
   await writeFile(join(dir, 'etc', 'shadow'), 'root::19000:0:99999:7:::\n', { mode: 0o600 });
 }
 
-/** Builds the test image into `engine` unless it is there already. */
-export async function ensureTestImage(engine: ContainerEngine): Promise<void> {
-  const env = launcherEnvironment();
-  const there = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', '--', TEST_IMAGE], { env }).then(
+/**
+ * Builds the test image into `engine` unless it is there already; `as` imports it into another
+ * user's image store (a rootless runtime's).
+ */
+export async function ensureTestImage(engine: ContainerEngine, as?: { uid: number; gid: number; env: Record<string, string> }): Promise<void> {
+  const env = { ...launcherEnvironment(), ...as?.env };
+  const user = as === undefined ? {} : { uid: as.uid, gid: as.gid };
+  const there = await run(engine, ['image', 'inspect', '--format', '{{.Id}}', '--', TEST_IMAGE], { env, ...user }).then(
     () => true,
     () => false,
   );
@@ -54,7 +58,8 @@ export async function ensureTestImage(engine: ContainerEngine): Promise<void> {
   try {
     await rootfs(join(work, 'rootfs'));
     await run('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', join(work, 'rootfs'), '-cf', join(work, 'rootfs.tar'), '.']);
-    await run(engine, ['import', '--change', 'CMD ["/bin/sh"]', join(work, 'rootfs.tar'), TEST_IMAGE], { env, maxBuffer: 16 * 1024 * 1024 });
+    await chmod(work, 0o755);
+    await run(engine, ['import', '--change', 'CMD ["/bin/sh"]', join(work, 'rootfs.tar'), TEST_IMAGE], { env, maxBuffer: 16 * 1024 * 1024, cwd: work, ...user });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

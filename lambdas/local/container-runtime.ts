@@ -46,7 +46,14 @@ function assertValue(value: string): string {
 export type UserMapping = 'per-task' | 'keep-id' | 'none';
 
 /** `<engine> run ...` for a spec: every hardening flag and limit, then `--`, the image and argv. */
-export function containerRunArgs(engine: ContainerEngine, spec: SandboxSpec, mapping: UserMapping, stackId: string, seccompProfile?: string): string[] {
+export function containerRunArgs(
+  engine: ContainerEngine,
+  spec: SandboxSpec,
+  mapping: UserMapping,
+  stackId: string,
+  options: { seccompProfile?: string; cgroupLimits?: boolean } = {},
+): string[] {
+  const { seccompProfile, cgroupLimits = true } = options;
   if (spec.image === undefined) throw new Error('a container needs an image');
   if (spec.network) throw new Error('executors never get a network');
   const [entryPoint, ...command] = spec.argv;
@@ -56,8 +63,9 @@ export function containerRunArgs(engine: ContainerEngine, spec: SandboxSpec, map
     '--read-only', ...(engine === 'podman' ? ['--read-only-tmpfs=false'] : []),
     `--user=${spec.uid}:${spec.gid}`,
     '--cap-drop=ALL', '--security-opt=no-new-privileges', ...(seccompProfile === undefined ? [] : [`--security-opt=seccomp=${seccompProfile}`]), '--network=none', '--init',
-    `--memory=${limits.memoryBytes}b`, `--memory-swap=${limits.memoryBytes}b`, `--cpus=${limits.cpus}`, `--pids-limit=${limits.pids}`, `--shm-size=${limits.shmBytes}b`,
+    `--shm-size=${limits.shmBytes}b`,
   ];
+  if (cgroupLimits) args.push(`--memory=${limits.memoryBytes}b`, `--memory-swap=${limits.memoryBytes}b`, `--cpus=${limits.cpus}`, `--pids-limit=${limits.pids}`);
   if (mapping === 'per-task') args.push(...idMaps('--uidmap', spec.uid, spec.hostId), ...idMaps('--gidmap', spec.gid, spec.hostId));
   if (mapping === 'keep-id') args.push(`--userns=keep-id:uid=${spec.uid},gid=${spec.gid}`);
   for (const t of spec.tmpfs) args.push(`--tmpfs=${t.path}:rw,nosuid,nodev,size=${t.bytes},mode=1777`);
@@ -159,12 +167,28 @@ export class ContainerSandbox implements Sandbox {
   private seccompProfile: string | undefined;
   private workDir: string | undefined;
 
+  /** Whether the runtime can set cgroup limits here (rootless Podman on cgroup v1 cannot). */
+  private readonly cgroupLimits: boolean;
+
   constructor(
     readonly kind: ContainerEngine,
+    host: { rootless: boolean; cgroupsVersion: string } = { rootless: !runningAsRoot, cgroupsVersion: 'v2' },
     private readonly stackId: string = String(process.pid),
   ) {
     this.mapping = kind === 'docker' ? 'none' : runningAsRoot ? 'per-task' : 'keep-id';
-    this.lacks = kind === 'docker' ? ['a host uid per task (every executor is host uid 1000:1000 under Docker)'] : [];
+    this.cgroupLimits = !(kind === 'podman' && host.rootless && host.cgroupsVersion === 'v1');
+    this.lacks = [
+      ...(kind === 'docker' ? ['a host uid per task (every executor is host uid 1000:1000 under Docker)'] : []),
+      ...(this.cgroupLimits ? [] : ['memory, CPU and process limits (rootless Podman cannot set them on cgroup v1; cgroup v2 with delegation can)']),
+    ];
+  }
+
+  /** What this host's runtime is: rootless or not, and its cgroup version. */
+  static async hostInfo(engine: ContainerEngine): Promise<{ rootless: boolean; cgroupsVersion: string }> {
+    if (engine === 'docker') return { rootless: false, cgroupsVersion: 'v2' };
+    const { stdout } = await run(engine, ['info', '--format', '{{.Host.Security.Rootless}} {{.Host.CgroupsVersion}}'], { timeout: 20_000, env: launcherEnvironment() });
+    const [rootless, version] = stdout.trim().split(' ');
+    return { rootless: rootless === 'true', cgroupsVersion: version ?? 'v2' };
   }
 
   /**
@@ -231,7 +255,7 @@ export class ContainerSandbox implements Sandbox {
 
   spawn(spec: SandboxSpec, stdio: { stdout: number; stderr: number }): ChildProcess {
     this.ensureSentinel();
-    const child = spawn(this.kind, containerRunArgs(this.kind, spec, this.mapping, this.stackId, this.seccompProfile), {
+    const child = spawn(this.kind, containerRunArgs(this.kind, spec, this.mapping, this.stackId, { cgroupLimits: this.cgroupLimits, ...(this.seccompProfile === undefined ? {} : { seccompProfile: this.seccompProfile }) }), {
       env: launcherEnvironment(),
       stdio: ['ignore', stdio.stdout, stdio.stderr],
       detached: true,

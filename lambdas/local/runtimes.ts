@@ -13,8 +13,10 @@ export interface ChosenRuntime {
   problem?: string;
 }
 
-function create(kind: RuntimeKind): Sandbox {
-  return kind === 'bubblewrap' ? new BubblewrapSandbox() : new ContainerSandbox(kind);
+async function create(kind: RuntimeKind): Promise<Sandbox> {
+  if (kind === 'bubblewrap') return new BubblewrapSandbox();
+  const host = await ContainerSandbox.hostInfo(kind).catch(() => undefined);
+  return new ContainerSandbox(kind, host);
 }
 
 async function problemOf(kind: RuntimeKind): Promise<string | undefined> {
@@ -33,13 +35,13 @@ export async function chooseRuntime(env: Readonly<Record<string, string | undefi
   const requested = requestedRuntime(env);
   if (requested !== undefined) {
     const problem = await problemOf(requested);
-    return { sandbox: create(requested), ...(problem === undefined ? {} : { problem }) };
+    return { sandbox: await create(requested), ...(problem === undefined ? {} : { problem }) };
   }
   const tried: string[] = [];
   for (const kind of RUNTIME_KINDS) {
     const problem = await problemOf(kind);
-    if (problem === undefined) return { sandbox: create(kind) };
+    if (problem === undefined) return { sandbox: await create(kind) };
     tried.push(problem);
   }
-  return { sandbox: create('bubblewrap'), problem: tried.join('; ') };
+  return { sandbox: await create('bubblewrap'), problem: tried.join('; ') };
 }

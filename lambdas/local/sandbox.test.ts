@@ -85,7 +85,12 @@ describe.each(['podman', 'docker'] as const)('%s run', (engine) => {
     }
   });
   it('gives Podman a seccomp profile when one is named', () => {
-    expect(containerRunArgs(engine, spec, 'none', '42', '/w/seccomp.json')).toContain('--security-opt=seccomp=/w/seccomp.json');
+    expect(containerRunArgs(engine, spec, 'none', '42', { seccompProfile: '/w/seccomp.json' })).toContain('--security-opt=seccomp=/w/seccomp.json');
+  });
+  it('leaves out the cgroup limits where the runtime cannot set them (rootless Podman on cgroup v1), keeping /dev/shm', () => {
+    const line = containerRunArgs(engine, spec, 'keep-id', '42', { cgroupLimits: false }).join(' ');
+    expect(line).not.toMatch(/--memory|--cpus|--pids-limit/);
+    expect(line).toContain('--shm-size=');
   });
   it('puts the image, fully qualified as Docker and ECS read it, after --, where no option can be, and argv after it unchanged', () => {
     expect(args.slice(args.indexOf('--'))).toEqual(['--', 'docker.io/library/ubuntu:24.04', '%s', 'a b']);
