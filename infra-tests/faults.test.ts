@@ -75,7 +75,8 @@ async function stackContainers(pid: number): Promise<string[]> {
 }
 
 async function start(): Promise<StackProcess> {
-  const stack = await startStackProcess({ dataDir, tmpDir });
+  // Four executors at once whatever the machine (the kills should find several running).
+  const stack = await startStackProcess({ dataDir, tmpDir, env: { TES_LOCAL_CPUS: '4' } });
   started.push(stack);
   return stack;
 }
@@ -199,7 +200,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
           await sleep(100);
         }
       }
-      // Running at the kill (the stack runs 4 executors at once, so some wait in INITIALIZING).
+      // Running at the kill (the stack runs 4 executors at once here, TES_LOCAL_CPUS=4, so some wait in INITIALIZING).
       const sleepers: Submitted[] = [];
       for (let i = 0; i < SLEEPERS; i += 1) {
         sleepers.push(await submit(tes, 'sleep', cycle, task({ name: `sleep-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['sleep', '30'] }] })));
@@ -219,11 +220,14 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
           }),
         );
       }
-      const runningBy = Date.now() + 15_000;
-      while (Date.now() < runningBy) {
+      // Two sleepers running at the kill; on a busy machine they may take a while to get there.
+      const runningBy = Date.now() + 90_000;
+      let runningNow = 0;
+      while (runningNow < 2) {
         const states = await Promise.all(sleepers.map(async (s) => (await tes.get<TesTask>(`/tasks/${s.id}`)).body.state));
-        if (states.filter((s) => s === 'RUNNING').length >= 2) break;
-        await sleep(100);
+        runningNow = states.filter((s) => s === 'RUNNING').length;
+        if (Date.now() > runningBy) throw new Error(`no two sleepers were RUNNING within 90 s: ${states.join(', ')}`);
+        if (runningNow < 2) await sleep(100);
       }
       // Being canceled at the kill: the cancel is sent, not waited for.
       const running = (await Promise.all(sleepers.map(async (s) => ({ s, state: (await tes.get<TesTask>(`/tasks/${s.id}`)).body.state }))))

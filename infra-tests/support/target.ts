@@ -17,7 +17,8 @@ export interface Target {
   close(): Promise<void>;
 }
 
-export async function startTarget(): Promise<Target> {
+/** `env`: the local stack's settings, when it is the local stack under test. */
+export async function startTarget(env: Record<string, string> = {}): Promise<Target> {
   const token = process.env['TES_TOKEN'];
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const given = process.env['TES_URL'];
@@ -26,7 +27,7 @@ export async function startTarget(): Promise<Target> {
     const root = url.replace(/\/ga4gh\/tes\/v1$/, '');
     return { url, root, headers, close: () => Promise.resolve() };
   }
-  const local = await startTestStack({ port: 0 });
+  const local = await startTestStack({ port: 0, env });
   return { url: local.url, root: `http://127.0.0.1:${local.port}`, headers, local, close: () => local.close() };
 }
 
@@ -75,10 +76,10 @@ export interface Suite {
 }
 
 /** Starts the TES under test before a file's tests and stops it after them. */
-export function useTarget(): Suite {
+export function useTarget(env: Record<string, string> = {}): Suite {
   const suite = {} as Suite;
   beforeAll(async () => {
-    suite.target = await startTarget();
+    suite.target = await startTarget(env);
     suite.tes = new TesHttp(suite.target);
   });
   afterAll(async () => {

@@ -10,7 +10,7 @@
  * grammar and follows `--`, options are written `--name=value`, and argv follows the image.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { qualifiedImage } from '../domain/image-reference.js';
@@ -51,7 +51,7 @@ export function containerRunArgs(
   spec: SandboxSpec,
   mapping: UserMapping,
   stackId: string,
-  options: { seccompProfile?: string; cgroupLimits?: boolean } = {},
+  options: { seccompProfile?: string; cgroupLimits?: boolean; cidFile?: string } = {},
 ): string[] {
   const { seccompProfile, cgroupLimits = true } = options;
   if (spec.image === undefined) throw new Error('a container needs an image');
@@ -59,7 +59,7 @@ export function containerRunArgs(
   const [entryPoint, ...command] = spec.argv;
   const { limits } = spec;
   const args = [
-    'run', `--name=${spec.name}`, `--label=${STACK_LABEL}=${stackId}`, '--pull=never', '--log-driver=none',
+    'run', `--name=${spec.name}`, `--label=${STACK_LABEL}=${stackId}`, ...(options.cidFile === undefined ? [] : [`--cidfile=${options.cidFile}`]), '--pull=never', '--log-driver=none',
     '--read-only', ...(engine === 'podman' ? ['--read-only-tmpfs=false'] : []),
     `--user=${spec.uid}:${spec.gid}`,
     '--cap-drop=ALL', '--security-opt=no-new-privileges', ...(seccompProfile === undefined ? [] : [`--security-opt=seccomp=${seccompProfile}`]), '--network=none', '--init',
@@ -255,13 +255,16 @@ export class ContainerSandbox implements Sandbox {
 
   spawn(spec: SandboxSpec, stdio: { stdout: number; stderr: number }): ChildProcess {
     this.ensureSentinel();
-    const child = spawn(this.kind, containerRunArgs(this.kind, spec, this.mapping, this.stackId, { cgroupLimits: this.cgroupLimits, ...(this.seccompProfile === undefined ? {} : { seccompProfile: this.seccompProfile }) }), {
+    // The runtime writes the container's id here as it creates it: the cgroup is found without asking it again.
+    const cidFile = this.workDir === undefined ? undefined : join(this.workDir, `${spec.name}.cid`);
+    const options = { cgroupLimits: this.cgroupLimits, ...(this.seccompProfile === undefined ? {} : { seccompProfile: this.seccompProfile }), ...(cidFile === undefined ? {} : { cidFile }) };
+    const child = spawn(this.kind, containerRunArgs(this.kind, spec, this.mapping, this.stackId, options), {
       env: launcherEnvironment(),
       stdio: ['ignore', stdio.stdout, stdio.stderr],
       detached: true,
       ...(this.workDir === undefined ? {} : { cwd: this.workDir }),
     });
-    this.watch(spec.name, child);
+    this.watch(spec.name, child, cidFile);
     return child;
   }
 
@@ -287,7 +290,7 @@ export class ContainerSandbox implements Sandbox {
    * Reads the container's cgroup counters while it runs (forks refused past pids.max, processes the
    * OOM killer took): the runtime removes the cgroup when the container stops, with them.
    */
-  private watch(name: string, child: ChildProcess): void {
+  private watch(name: string, child: ChildProcess, cidFile: string | undefined): void {
     let exited = false;
     child.once('exit', () => (exited = true));
     child.once('error', () => (exited = true));
@@ -295,12 +298,13 @@ export class ContainerSandbox implements Sandbox {
     const done = (async () => {
       let id = '';
       while (!exited && id === '') {
-        id = await this.exec(['inspect', '--format', '{{.Id}}', '--', name], 10_000).then(
-          (r) => r.stdout.trim(),
-          () => '',
-        );
+        id =
+          cidFile === undefined
+            ? await this.exec(['inspect', '--format', '{{.Id}}', '--', name], 10_000).then((r) => r.stdout.trim(), () => '')
+            : await readFile(cidFile, 'utf8').then((text) => text.trim(), () => '');
         if (id === '') await sleep(WATCH_MS);
       }
+      if (cidFile !== undefined) await rm(cidFile, { force: true });
       while (!exited && id !== '') {
         const now = await cgroupCounters(id);
         if (now.pidsRefused !== undefined) counters.pidsRefused = Math.max(counters.pidsRefused ?? 0, now.pidsRefused);
