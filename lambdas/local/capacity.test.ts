@@ -54,6 +54,21 @@ describe('how many executors run at once', () => {
     expect(order).toEqual(['large']);
   });
 
+  it('takes a run out of the queue when its waiting is aborted (a cancel), and the next one moves up', async () => {
+    const queue = new CapacityQueue(task(1, 8));
+    const first = await queue.reserve(task(1, 2));
+    const canceled = new AbortController();
+    const waiting = queue.reserve(task(1, 2), canceled.signal);
+    let next = false;
+    void queue.reserve(task(1, 2)).then(() => (next = true));
+    canceled.abort(new Error('canceled'));
+    await expect(waiting).rejects.toThrow('canceled');
+    expect(queue.load.waiting).toBe(1);
+    first();
+    await settled();
+    expect(next).toBe(true);
+  });
+
   it('releases once, however often it is called', async () => {
     const queue = new CapacityQueue(task(2, 8));
     const release = await queue.reserve(task(1, 2));

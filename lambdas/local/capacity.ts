@@ -18,24 +18,36 @@ export class CapacityQueue {
 
   constructor(private readonly capacity: Capacity) {}
 
-  /** Resolves once `size` may run; call the returned function when it has ended. */
-  async reserve(size: Capacity): Promise<() => void> {
+  /**
+   * Resolves once `size` may run; call the returned function when it has ended. Aborting `signal`
+   * while it waits takes it out of the queue and rejects (a canceled task waits for nothing).
+   */
+  async reserve(size: Capacity, signal?: AbortSignal): Promise<() => void> {
     const take = (): void => {
       this.running += 1;
       this.used.cpus += size.cpus;
       this.used.memoryMiB += size.memoryMiB;
     };
+    signal?.throwIfAborted();
     if (this.waiting.length === 0 && this.fits(size)) take();
     else {
-      await new Promise<void>((resolve) =>
-        this.waiting.push({
+      await new Promise<void>((resolve, reject) => {
+        const entry = {
           size,
           start: () => {
+            signal?.removeEventListener('abort', abort);
             take();
             resolve();
           },
-        }),
-      );
+        };
+        const abort = (): void => {
+          this.waiting.splice(this.waiting.indexOf(entry), 1);
+          this.admit();
+          reject(signal?.reason as Error);
+        };
+        signal?.addEventListener('abort', abort, { once: true });
+        this.waiting.push(entry);
+      });
     }
     let released = false;
     return () => {
@@ -44,8 +56,13 @@ export class CapacityQueue {
       this.running -= 1;
       this.used.cpus -= size.cpus;
       this.used.memoryMiB -= size.memoryMiB;
-      while (this.waiting.length > 0 && this.fits((this.waiting[0] as { size: Capacity }).size)) (this.waiting.shift() as { start: () => void }).start();
+      this.admit();
     };
+  }
+
+  /** Starts the runs at the head of the queue that fit now. */
+  private admit(): void {
+    while (this.waiting.length > 0 && this.fits((this.waiting[0] as { size: Capacity }).size)) (this.waiting.shift() as { start: () => void }).start();
   }
 
   /** What runs and what waits. */

@@ -138,6 +138,8 @@ export class LocalEcsRunner implements LogStore {
   /** Every RunTask in progress, so a stop can wait until its run has cleaned up entirely. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly queue: CapacityQueue;
+  /** Runs waiting for room, by task. */
+  private readonly queued = new Map<string, AbortController>();
 
   constructor(private readonly deps: LocalEcsDeps) {
     this.queue = new CapacityQueue(deps.capacity);
@@ -178,6 +180,7 @@ export class LocalEcsRunner implements LogStore {
   /** Stops whatever runs for the task (the ECS StopTask stand-in); resolves once it is gone. */
   async stop(taskId: string): Promise<void> {
     this.canceled.add(taskId);
+    this.queued.get(taskId)?.abort(new Error('Task stopped by user'));
     this.running.get(taskId)?.kill();
     await this.inFlight.get(taskId)?.catch(() => undefined);
   }
@@ -195,7 +198,18 @@ export class LocalEcsRunner implements LogStore {
     const definition = this.deps.definitions.get(params.TaskDefinition);
     if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
     const taskId = params.Group.replace(/^tes:/, '');
-    const release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) });
+    // Waiting for room on this machine; a stop takes it out of the queue (ECS: a task stopped while PROVISIONING).
+    const waiting = new AbortController();
+    this.queued.set(taskId, waiting);
+    let release: () => void;
+    try {
+      release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) }, waiting.signal);
+    } catch {
+      const now = new Date().toISOString();
+      return { TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`, Group: params.Group, LastStatus: 'STOPPED', StopCode: 'UserInitiated', StoppedReason: 'Task stopped by user', StartedAt: now, StoppedAt: now, Containers: [] };
+    } finally {
+      this.queued.delete(taskId);
+    }
     const startedAt = new Date().toISOString();
     const containers: EcsContainerResult[] = [];
     let runDir: string | undefined;
