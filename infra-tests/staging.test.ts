@@ -14,12 +14,10 @@ import type { LocalStack } from '../lambdas/local/stack.js';
 import { startTestStack } from './support/local-stack.js';
 import { TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
-import { TEST_IMAGE } from './support/test-image.js';
+import { runtimesUnderTest, TEST_IMAGE } from './support/test-image.js';
 
 const root = process.getuid?.() === 0;
-let stack: LocalStack;
-let alice: TesHttp;
-let bob: TesHttp;
+const runtimes = await runtimesUnderTest();
 let inputs: Server;
 let inputBase: string;
 
@@ -41,18 +39,29 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => inputs.listen(0, '127.0.0.1', resolve));
   inputBase = `http://127.0.0.1:${(inputs.address() as AddressInfo).port}`;
-  // Two users; a quarter GiB of disk per executor, to reach the limit cheaply.
-  stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25' } });
-  const as = async (user: string) =>
-    new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
-  alice = await as('alice');
-  bob = await as('bob');
-}, 120_000);
+});
 afterAll(async () => {
-  await stack?.close();
   inputs.closeAllConnections();
   await new Promise((resolve) => inputs.close(resolve));
 });
+
+/** A stack for a describe block, with two users and a quarter GiB of disk per executor (to reach the limit cheaply). */
+function useStack(env: Record<string, string> = {}): { stack: () => LocalStack; alice: () => TesHttp; bob: () => TesHttp } {
+  let stack: LocalStack;
+  let alice: TesHttp;
+  let bob: TesHttp;
+  beforeAll(async () => {
+    stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', ...env } });
+    const as = async (user: string) =>
+      new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
+    alice = await as('alice');
+    bob = await as('bob');
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return { stack: () => stack, alice: () => alice, bob: () => bob };
+}
 
 /** Processes of the task's own host uid (its staging and its executor, when the server is root). */
 function processesOf(taskId: string): string[] {
@@ -75,7 +84,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
-async function create(tes: TesHttp, body: TesTask): Promise<string> {
+async function createAs(tes: TesHttp, body: TesTask): Promise<string> {
   const reply = await tes.post<{ id: string }>('/tasks', body);
   expect(reply.status, reply.text).toBe(200);
   return reply.body.id;
@@ -83,20 +92,29 @@ async function create(tes: TesHttp, body: TesTask): Promise<string> {
 
 const systemLogs = (t: TesTask) => t.logs?.[0]?.system_logs?.join('\n') ?? '';
 
-describe('staging, out of the server process', () => {
+describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the server process, with executors on %s', (kind, runtime) => {
+  if (runtime.problem !== undefined) {
+    it('can run here', () => {
+      throw new Error(`${kind} is to be tested here but cannot run: ${runtime.problem}`);
+    });
+    return;
+  }
+  const at = useStack({ TES_LOCAL_RUNTIME: kind });
+  const create = (body: TesTask) => createAs(at.alice(), body);
+
   it('runs as its own process, as the task host uid, out of the runtime image entry point', async () => {
-    const id = await create(alice, task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }] }));
+    const id = await create(task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }] }));
     try {
       const staging = await until('stage-in', () => processesOf(id).find((p) => p.includes('/opt/tes/app/main.mjs stage-in')) ?? (root ? undefined : 'not root'));
       if (root) expect(staging).toMatch(/\/opt\/tes\/node \/opt\/tes\/app\/main\.mjs stage-in$/);
     } finally {
-      await alice.post(`/tasks/${id}:cancel`);
+      await at.alice().post(`/tasks/${id}:cancel`);
     }
   });
 
   it("a huge or endless input stops at the task's disk: SYSTEM_ERROR naming the input", async () => {
-    const id = await create(alice, task({ inputs: [{ url: `${inputBase}/endless`, path: '/data/in' }] }));
-    const done = await waitForTerminal((path) => alice.get<TesTask>(path), id, 60_000);
+    const id = await create(task({ inputs: [{ url: `${inputBase}/endless`, path: '/data/in' }] }));
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
     expect(done.state).toBe('SYSTEM_ERROR');
     expect(systemLogs(done)).toMatch(/inputs\[0\] \(http:\/\/127\.0\.0\.1:\d+\/endless\) could not be staged: (it is larger than the task's disk \(268435456 bytes\)|.*DiskLimitExceeded)/);
     expect(done.logs?.[0]?.logs ?? []).toEqual([]);
@@ -104,8 +122,8 @@ describe('staging, out of the server process', () => {
 
   it('a slow input is stopped by max_runtime_seconds, staging and all', async () => {
     const started = Date.now();
-    const id = await create(alice, task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }], resources: { backend_parameters: { max_runtime_seconds: '3' } } }));
-    const done = await waitForTerminal((path) => alice.get<TesTask>(path), id, 30_000);
+    const id = await create(task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }], resources: { backend_parameters: { max_runtime_seconds: '3' } } }));
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 30_000);
     expect(done.state).toBe('SYSTEM_ERROR');
     expect(systemLogs(done)).toMatch(/max_runtime_seconds \(3\)/);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -113,11 +131,11 @@ describe('staging, out of the server process', () => {
   });
 
   it('a slow input is stopped by cancel within 5 s, staging and all', async () => {
-    const id = await create(alice, task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }] }));
+    const id = await create(task({ inputs: [{ url: `${inputBase}/slow`, path: '/data/in' }] }));
     if (root) await until('stage-in', () => processesOf(id).find((p) => p.includes('stage-in')));
     const canceledAt = Date.now();
-    expect((await alice.post(`/tasks/${id}:cancel`)).status).toBe(200);
-    const done = await waitForTerminal((path) => alice.get<TesTask>(path), id, 10_000);
+    expect((await at.alice().post(`/tasks/${id}:cancel`)).status).toBe(200);
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 10_000);
     expect(done.state).toBe('CANCELED');
     expect(Date.now() - canceledAt).toBeLessThan(5000);
     if (root) await until('its processes to be gone', () => (processesOf(id).length === 0 ? true : undefined), 2000);
@@ -125,13 +143,12 @@ describe('staging, out of the server process', () => {
 
   it("a sparse output larger than the task's disk is refused, not uploaded", async () => {
     const id = await create(
-      alice,
       task({
-        outputs: [{ path: '/out/sparse', url: `s3://${stack.s3.bucket}/sparse-${Date.now()}` }],
+        outputs: [{ path: '/out/sparse', url: `s3://${at.stack().s3.bucket}/sparse-${Date.now()}` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'truncate -s 1099511627776 /out/sparse && du -k /out/sparse'] }],
       }),
     );
-    const done = await waitForTerminal((path) => alice.get<TesTask>(path), id, 60_000);
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
     expect(done.state).toBe('SYSTEM_ERROR');
     expect(systemLogs(done)).toContain(`the outputs add up to ${1024 ** 4} bytes, more than the task's disk (268435456 bytes; a sparse file?): nothing was uploaded`);
     expect(done.logs?.[0]?.outputs).toEqual([]);
@@ -139,7 +156,6 @@ describe('staging, out of the server process', () => {
 
   it("a sparse file is not carried to the next executor when larger than the task's disk", async () => {
     const id = await create(
-      alice,
       task({
         volumes: ['/data'],
         executors: [
@@ -148,35 +164,39 @@ describe('staging, out of the server process', () => {
         ],
       }),
     );
-    const done = await waitForTerminal((path) => alice.get<TesTask>(path), id, 60_000);
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
     expect(done.state).toBe('SYSTEM_ERROR');
     expect(systemLogs(done)).toMatch(/the volumes hold files of 1099511627776 bytes, more than the task's disk .*nothing was saved for executor 1/);
     expect(done.logs?.[0]?.logs).toHaveLength(1);
   });
+});
+
+describe('staging an output of 100,000 files, on the runtime this machine picks', () => {
+  const at = useStack();
+  const create = (body: TesTask) => createAs(at.alice(), body);
 
   it("an output of 100,000 files costs only its own task: another user's calls keep a p99 under 1 s", async () => {
     const count = 100_000;
     const prefix = `many-${Date.now()}`;
     const id = await create(
-      alice,
       task({
-        outputs: [{ path: '/out/many', type: 'DIRECTORY', url: `s3://${stack.s3.bucket}/${prefix}` }],
+        outputs: [{ path: '/out/many', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/${prefix}` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', `mkdir -p /out/many; i=0; while [ $i -lt ${count} ]; do : > /out/many/f$i; i=$((i+1)); done`] }],
       }),
     );
-    const own = await create(bob, task());
+    const own = await createAs(at.bob(), task());
     const latencies: number[] = [];
     let done: TesTask | undefined;
     const began = Date.now();
     while (done === undefined && Date.now() - began < 540_000) {
-      for (const call of [() => bob.get(`/tasks/${own}?view=FULL`), () => bob.get('/tasks?view=BASIC&page_size=50'), () => bob.get('/service-info')]) {
+      for (const call of [() => at.bob().get(`/tasks/${own}?view=FULL`), () => at.bob().get('/tasks?view=BASIC&page_size=50'), () => at.bob().get('/service-info')]) {
         const start = performance.now();
         const reply = await call();
         latencies.push(performance.now() - start);
         expect(reply.status).toBe(200);
       }
-      const state = (await alice.get<TesTask>(`/tasks/${id}`)).body.state ?? '';
-      if (['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(state)) done = (await alice.get<TesTask>(`/tasks/${id}?view=FULL`)).body;
+      const state = (await at.alice().get<TesTask>(`/tasks/${id}`)).body.state ?? '';
+      if (['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(state)) done = (await at.alice().get<TesTask>(`/tasks/${id}?view=FULL`)).body;
       else await new Promise((resolve) => setTimeout(resolve, 100));
     }
     latencies.sort((a, b) => a - b);
