@@ -74,8 +74,8 @@ async function createAs(sub: string): Promise<string> {
 
 describe('admins', () => {
   const adminClaim = { name: 'cognito:groups', value: 'tes-admins' };
-  const asAdmin = { sub: 'root', claims: { 'cognito:groups': '[users tes-admins]' } };
-  const list = async (query: string, who: { sub: string; claims?: Record<string, string> }) =>
+  const asAdmin = { sub: 'root', claims: { 'cognito:groups': ['users', 'tes-admins'] } };
+  const list = async (query: string, who: { sub: string; claims?: Record<string, unknown>; tokenSub?: string }) =>
     call(listTasks, apiEvent('GET', '/ga4gh/tes/v1/tasks', { query, ...who }));
   beforeEach(() => {
     wiring = { ...wiring, caller: { adminClaim } };
@@ -94,13 +94,32 @@ describe('admins', () => {
 
   it("are only those holding the claim's value: a look-alike group is a plain user", async () => {
     const id = await createAs('hana');
-    const lookalikes: Record<string, string>[] = [{ 'cognito:groups': '[users tes-admins-2]' }, { groups: '[tes-admins]' }, { 'cognito:groups': 'tes-admin' }];
+    // Each would pass for an admin if claims were split at spaces or commas, or read from the authorizer's flattened copy.
+    const lookalikes: Record<string, unknown>[] = [
+      { 'cognito:groups': ['users', 'tes-admins-2'] },
+      { groups: ['tes-admins'] },
+      { 'cognito:groups': 'tes-admin' },
+      { 'cognito:groups': ['lab tes-admins'] },
+      { 'cognito:groups': ['lab,tes-admins'] },
+      { 'cognito:groups': 'lab tes-admins' },
+      { 'cognito:groups': 'lab,tes-admins' },
+      { 'cognito:groups': '[tes-admins]' },
+      { 'cognito:groups': '[users tes-admins]' },
+      { 'cognito:groups': [['tes-admins']] },
+      { 'cognito:groups': { 'tes-admins': true } },
+    ];
     for (const claims of lookalikes) {
       const got = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, sub: 'ivan', claims }));
       expect(got.status, JSON.stringify(claims)).toBe(404);
       const listed = (await list('', { sub: 'ivan', claims })).body as unknown as TesListTasksResponse;
       expect(listed.tasks.map((t) => t.id)).not.toContain(id);
     }
+  });
+
+  it("trust the admin claim only in the token the authorizer verified: another subject's token is not read", async () => {
+    const id = await createAs('hana');
+    const got = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, sub: 'ivan', tokenSub: 'root', claims: { 'cognito:groups': ['tes-admins'] } }));
+    expect(got.status).toBe(404);
   });
 
   it("list every user's tasks newest first, each once, page after page, with every filter", async () => {

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { claimHolds, type AdminClaim, type Caller } from '../domain/caller.js';
+import { claimHolds, tokenClaims, type AdminClaim, type Caller } from '../domain/caller.js';
 import { HttpError, internalErrorBody, PayloadTooLargeError, UnauthorizedError, BadRequestError } from '../domain/errors.js';
 
 export type ApiEvent = APIGatewayProxyEventV2 & {
@@ -36,11 +36,34 @@ export function callerOf(event: ApiEvent, options: CallerOptions): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   const sub = claims?.['sub'];
   if (typeof sub === 'string' && sub !== '') {
-    const admin = options.adminClaim !== undefined && claimHolds(claims?.[options.adminClaim.name], options.adminClaim.value);
+    // The authorizer verified the very token in the Authorization header; its payload has the claims
+    // as they were issued, which the authorizer's flattened copy cannot tell apart.
+    const raw = options.adminClaim === undefined ? undefined : tokenClaims(headerOf(event, 'authorization'));
+    const admin = options.adminClaim !== undefined && raw?.['sub'] === sub && claimHolds(raw[options.adminClaim.name], options.adminClaim.value, options.adminClaim.name);
     return { owner: sub, admin };
   }
   if (options.anonymousOwner !== undefined) return { owner: options.anonymousOwner, admin: false };
   throw new UnauthorizedError();
+}
+
+/** A request header, whatever its case (API Gateway v2 lower-cases them; not every client of a handler does). */
+function headerOf(event: ApiEvent, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+}
+
+/**
+ * Claims the way API Gateway's JWT authorizer hands them on: every value a string, arrays as
+ * `[a b c]`, objects as JSON.
+ */
+export function flattenClaims(claims: Record<string, unknown>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (Array.isArray(value)) flat[name] = `[${value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' ')}]`;
+    else if (typeof value === 'string') flat[name] = value;
+    else flat[name] = JSON.stringify(value);
+  }
+  return flat;
 }
 
 /** The request body parsed as JSON; bad JSON is a 400 and an oversized body a 413. */

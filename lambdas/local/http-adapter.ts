@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
-import type { ApiEvent, ApiResult } from '../api/http.js';
+import { flattenClaims, type ApiEvent, type ApiResult } from '../api/http.js';
 import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../api/routes.js';
 import type { WiringSource } from '../api/wiring.js';
 
@@ -160,20 +160,6 @@ function errorResult(status: number, code: string, message: string, headers: Rec
 
 function unauthorized(message: string): ApiResult {
   return errorResult(401, 'UNAUTHENTICATED', message, { 'www-authenticate': 'Bearer' });
-}
-
-/**
- * Claims the way API Gateway's JWT authorizer hands them on: every value a string, arrays as
- * `[a b c]`, objects as JSON.
- */
-export function flattenClaims(claims: Record<string, unknown>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(claims)) {
-    if (Array.isArray(value)) flat[name] = `[${value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' ')}]`;
-    else if (typeof value === 'string') flat[name] = value;
-    else flat[name] = JSON.stringify(value);
-  }
-  return flat;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** API Gateway v2 events for handler tests, shaped as API Gateway sends them (JWT claims included). */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { ApiEvent } from '../api/http.js';
+import { flattenClaims, type ApiEvent } from '../api/http.js';
 
 export interface EventOptions {
   body?: string;
@@ -9,8 +9,19 @@ export interface EventOptions {
   pathId?: string;
   /** The verified JWT subject; omit for an unauthenticated request. */
   sub?: string;
-  /** More verified claims, flattened as API Gateway hands them on (`"[a b]"` for arrays). */
-  claims?: Record<string, string>;
+  /**
+   * More claims of the verified token, as the token carries them: the event gets them flattened
+   * where API Gateway's authorizer puts them (`"[a b]"` for arrays), and whole in the bearer token.
+   */
+  claims?: Record<string, unknown>;
+  /** The bearer token's own subject, when it differs from what the authorizer says (a test of trust). */
+  tokenSub?: string;
+}
+
+/** A JWT with these claims and no valid signature: what reaches a handler after API Gateway verified it. */
+function bearer(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `Bearer ${part({ alg: 'ES256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
 }
 
 export function apiEvent(method: string, path: string, options: EventOptions = {}): ApiEvent {
@@ -20,7 +31,10 @@ export function apiEvent(method: string, path: string, options: EventOptions = {
     routeKey: `${method} ${path}`,
     rawPath: path,
     rawQueryString: options.query ?? '',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(options.sub === undefined ? {} : { authorization: bearer({ ...options.claims, sub: options.tokenSub ?? options.sub }) }),
+    },
     requestContext: {
       accountId: '123456789012',
       apiId: 'api',
@@ -32,7 +46,7 @@ export function apiEvent(method: string, path: string, options: EventOptions = {
       stage: '$default',
       time: new Date().toUTCString(),
       timeEpoch: Date.now(),
-      ...(options.sub === undefined ? {} : { authorizer: { jwt: { claims: { ...options.claims, sub: options.sub }, scopes: [] } } }),
+      ...(options.sub === undefined ? {} : { authorizer: { jwt: { claims: flattenClaims({ ...options.claims, sub: options.sub }), scopes: [] } } }),
     },
     isBase64Encoded: false,
   };
