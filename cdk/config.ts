@@ -4,6 +4,7 @@
  */
 import { ADMISSION_SETTINGS, admissionFromEnv } from '../lambdas/domain/admission.js';
 import { DEFAULT_ADMIN_CLAIM, parseAdminClaim } from '../lambdas/domain/caller.js';
+import { parseAllowance } from '../lambdas/runtime/public-fetch.js';
 
 /** With Cognito, admins are the members of this user pool group. */
 export const ADMIN_GROUP = 'tes-admins';
@@ -32,6 +33,8 @@ export interface TesConfig {
   spotAllowed: boolean;
   /** Buckets tasks may read inputs from and write outputs to, besides the service bucket. */
   dataBuckets: string[];
+  /** Non-public hosts and CIDRs http(s) inputs may be fetched from (TES_HTTP_INPUT_ALLOW); empty: public addresses only. */
+  httpInputAllow: string;
   logRetentionDays: number;
   /** Days the service bucket keeps task content, reports and logs. */
   taskDataRetentionDays: number;
@@ -74,6 +77,18 @@ function admissionEnvironment(context: Context): Record<string, string> {
   return environment;
 }
 
+/** The context key httpInputAllow, checked by the parser stage-in uses (a bad value fails synth). */
+function httpInputAllow(value: unknown): string {
+  if (value !== undefined && typeof value !== 'string') throw new Error('context httpInputAllow must be a comma-separated string of hosts and CIDRs');
+  const text = value ?? '';
+  try {
+    parseAllowance(text);
+  } catch (error) {
+    throw new Error(`context httpInputAllow: ${(error as Error).message.replace(/^TES_HTTP_INPUT_ALLOW: /, '')}`, { cause: error });
+  }
+  return text;
+}
+
 /** Reads and checks the configuration; throws naming the key that is wrong. */
 export function readConfig(context: Context): TesConfig {
   const auth = (context('auth') ?? 'cognito') as Auth;
@@ -91,6 +106,7 @@ export function readConfig(context: Context): TesConfig {
     executorEgress: egress,
     spotAllowed: bool(context('spotAllowed'), true),
     dataBuckets: list(context('dataBuckets')),
+    httpInputAllow: httpInputAllow(context('httpInputAllow')),
     logRetentionDays: Number(context('logRetentionDays') ?? 90),
     taskDataRetentionDays: Number(context('taskDataRetentionDays') ?? 30),
     removalPolicy: context('removalPolicy') === 'destroy' ? 'destroy' : 'retain',

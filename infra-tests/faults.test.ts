@@ -539,5 +539,5 @@ describe('a write the kill tore in two', () => {
     }
     console.log(`faults: 3 torn writes mended at the next start, also after the mending was killed before each of its ${crashPoints} writes in turn`);
     expect(crashPoints).toBeGreaterThan(5);
-  });
+  }, 120_000); // fourteen starts of the stack, one after another
 });

@@ -19,6 +19,8 @@ import { runtimesUnderTest, TEST_IMAGE } from './support/test-image.js';
 const root = process.getuid?.() === 0;
 const runtimes = await runtimesUnderTest();
 let inputs: Server;
+/** Requests that reached the loopback input server's forbidden paths: none may. */
+const ssrfHits: string[] = [];
 let inputBase: string;
 
 beforeAll(async () => {
@@ -31,6 +33,9 @@ beforeAll(async () => {
         if (!res.destroyed) res.once('drain', pump);
       };
       pump();
+    } else if (req.url?.startsWith('/ssrf')) {
+      ssrfHits.push(req.url);
+      res.writeHead(200).end('secret');
     } else if (req.url === '/slow') {
       res.writeHead(200);
       const timer = setInterval(() => res.write('x'), 500);
@@ -51,7 +56,8 @@ function useStack(env: Record<string, string> = {}): { stack: () => LocalStack; 
   let alice: TesHttp;
   let bob: TesHttp;
   beforeAll(async () => {
-    stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', ...env } });
+    // The test's input server is on loopback, which http(s) inputs reach only when the operator allows it.
+    stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', TES_HTTP_INPUT_ALLOW: '127.0.0.1/32', ...env } });
     const as = async (user: string) =>
       new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
     alice = await as('alice');
@@ -168,6 +174,31 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the se
     expect(done.state).toBe('SYSTEM_ERROR');
     expect(systemLogs(done)).toMatch(/the volumes hold files of 1099511627776 bytes, more than the task's disk .*nothing was saved for executor 1/);
     expect(done.logs?.[0]?.logs).toHaveLength(1);
+  });
+});
+
+describe('http(s) inputs reach only public addresses (no request forgery)', () => {
+  // No allowance for loopback here, as by default.
+  const at = useStack({ TES_HTTP_INPUT_ALLOW: '' });
+  const create = (body: TesTask) => createAs(at.alice(), body);
+
+  it.each([
+    ['a loopback service', (port: string) => `http://127.0.0.1:${port}/ssrf/plain`],
+    ['a decimal spelling', (port: string) => `http://2130706433:${port}/ssrf/decimal`],
+    ['a hex spelling', (port: string) => `http://0x7f.0.0.1:${port}/ssrf/hex`],
+    ['an IPv4-mapped IPv6 spelling', (port: string) => `http://[::ffff:127.0.0.1]:${port}/ssrf/mapped`],
+    ['the unspecified address', (port: string) => `http://0.0.0.0:${port}/ssrf/zero`],
+    ['a name that resolves to loopback', (port: string) => `http://localhost:${port}/ssrf/name`],
+    ['the TES API itself', () => `${at.stack().url}/tasks?view=FULL`],
+    ['the local S3, which checks no signature', () => `${at.stack().s3.endpoint}/${at.stack().s3.bucket}/`],
+    ['the instance metadata endpoint', () => 'http://169.254.169.254/latest/meta-data/'],
+  ])('refuses an input from %s: SYSTEM_ERROR, nothing fetched', async (_what, url) => {
+    const port = new URL(inputBase).port;
+    const id = await create(task({ inputs: [{ url: url(port), path: '/data/in' }] }));
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
+    expect(done.state).toBe('SYSTEM_ERROR');
+    expect(systemLogs(done)).toMatch(/could not be staged: .*not a public address/);
+    expect(ssrfHits).toEqual([]);
   });
 });
 

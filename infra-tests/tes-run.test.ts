@@ -18,7 +18,8 @@ let storage: TestStorage;
 let http: Server;
 let httpBase: string;
 beforeAll(async () => {
-  target = await startTarget();
+  // The test's own input server is on loopback, which http(s) inputs reach only when the operator allows it.
+  target = await startTarget({ TES_HTTP_INPUT_ALLOW: '127.0.0.1/32' });
   tes = new TesHttp(target);
   storage = testStorage(target);
   http = createServer((req, res) => {

@@ -85,6 +85,7 @@ export class TaskWorkflow extends Construct {
     };
     const prepare = fn('Prepare', 'prepareHandler', undefined, Duration.minutes(5));
     prepare.addEnvironment('TES_BROKER_URL', `${this.brokerApi.url}staging`);
+    if (config.httpInputAllow !== '') prepare.addEnvironment('TES_HTTP_INPUT_ALLOW', config.httpInputAllow);
     const record = fn('Record', 'recordHandler');
     const finalize = fn('Finalize', 'finalizeHandler');
     const recordFailure = fn('RecordFailure', 'recordFailureHandler');

@@ -64,12 +64,12 @@ afterAll(async () => {
 const token = (executorIndex: number, taskId = task.id, expires = future) => tokens.issue({ taskId, executorIndex, expires });
 
 describe('the staging broker', () => {
-  it('gives the first executor its declared inputs: presigned S3, plain http, content inline', async () => {
+  it('gives the first executor its declared inputs: presigned S3, plain http (marked as the task named it), content inline', async () => {
     const plan = await broker.plan(token(0));
     expect(plan).toMatchObject({ taskId: task.id, executorIndex: 0, executorCount: 2, ignoreError: false, mounts: ['/data'] });
     const [s3Input, httpInput, content] = plan.inputs;
     expect(s3Input?.files).toEqual([{ relative: '', url: expect.stringMatching(/\/user-bucket\/inputs\/in\.txt\?.*X-Amz-Signature=/) }]);
-    expect(httpInput?.files).toEqual([{ relative: '', url: 'https://example.org/page' }]);
+    expect(httpInput?.files).toEqual([{ relative: '', url: 'https://example.org/page', external: true }]);
     expect(content?.files[0]?.url).toBe(`data:application/octet-stream;base64,${Buffer.from('small').toString('base64')}`);
   });
 

@@ -71,7 +71,7 @@ export class S3StagingBroker implements StagingBroker {
       return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
     }
     const url = input.url as string;
-    if (!/^s3:\/\//i.test(url)) return { ...base, source: url, files: [{ relative: '', url }] };
+    if (!/^s3:\/\//i.test(url)) return { ...base, source: url, files: [{ relative: '', url, external: true }] };
     const { bucket, key } = parseS3Url(url);
     if (type === 'FILE') {
       return { ...base, source: url, files: [{ relative: '', url: await this.presign(new GetObjectCommand({ Bucket: bucket, Key: key })) }] };

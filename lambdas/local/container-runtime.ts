@@ -20,6 +20,9 @@ const run = promisify(execFile);
 
 export type ContainerEngine = 'podman' | 'docker';
 
+/** What `<engine> info` said, once per process. */
+const hostInfos = new Map<ContainerEngine, Promise<{ rootless: boolean; cgroupsVersion: string }>>();
+
 /** The processes (and runtimes) whose containers a sentinel watches already. */
 const sentinels = new Set<string>();
 
@@ -183,13 +186,6 @@ export class ContainerSandbox implements Sandbox {
     ];
   }
 
-  /** What this host's runtime is: rootless or not, and its cgroup version. */
-  static async hostInfo(engine: ContainerEngine): Promise<{ rootless: boolean; cgroupsVersion: string }> {
-    if (engine === 'docker') return { rootless: false, cgroupsVersion: 'v2' };
-    const { stdout } = await run(engine, ['info', '--format', '{{.Host.Security.Rootless}} {{.Host.CgroupsVersion}}'], { timeout: 20_000, env: launcherEnvironment() });
-    const [rootless, version] = stdout.trim().split(' ');
-    return { rootless: rootless === 'true', cgroupsVersion: version ?? 'v2' };
-  }
 
   /**
    * Where the runtime's helpers run and this runtime's files go (the stack's scratch directory).
@@ -211,18 +207,31 @@ export class ContainerSandbox implements Sandbox {
     this.seccompProfile = file;
   }
 
-  /** undefined when the runtime can run a container here; otherwise why not. */
+  /** undefined when the runtime answers here; otherwise why not. */
   static async detect(engine: ContainerEngine): Promise<string | undefined> {
     try {
-      await run(engine, engine === 'podman' ? ['info', '--format', '{{.Host.OCIRuntime.Name}}'] : ['info', '--format', '{{.ServerVersion}}'], {
-        timeout: 20_000,
-        env: launcherEnvironment(),
-      });
+      await ContainerSandbox.hostInfo(engine);
       return undefined;
     } catch (error) {
       const detail = firstLine((error as { stderr?: string }).stderr ?? '') || (error as Error).message;
       return engine === 'podman' ? `podman cannot run here (${detail})` : `no Docker daemon is reachable (${detail})`;
     }
+  }
+
+  /** What this host's runtime is: rootless or not, and its cgroup version (asked once per process). */
+  static hostInfo(engine: ContainerEngine): Promise<{ rootless: boolean; cgroupsVersion: string }> {
+    let info = hostInfos.get(engine);
+    if (info === undefined) {
+      const format = engine === 'podman' ? '{{.Host.Security.Rootless}} {{.Host.CgroupsVersion}}' : '{{.ServerVersion}}';
+      info = run(engine, ['info', '--format', format], { timeout: 20_000, env: launcherEnvironment() }).then(({ stdout }) => {
+        if (engine === 'docker') return { rootless: false, cgroupsVersion: 'v2' };
+        const [rootless, version] = stdout.trim().split(' ');
+        return { rootless: rootless === 'true', cgroupsVersion: version ?? 'v2' };
+      });
+      info.catch(() => hostInfos.delete(engine));
+      hostInfos.set(engine, info);
+    }
+    return info;
   }
 
   private async exec(args: string[], timeout = 60_000): Promise<{ stdout: string; stderr: string }> {

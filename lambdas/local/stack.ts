@@ -16,6 +16,7 @@ import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import type { ExecutorPlatform } from '../domain/task-definition.js';
 import type { WorkflowDeps } from '../workflow/deps.js';
+import { httpInputAllow } from '../workflow/config.js';
 import { executorStarted } from '../workflow/finalize.js';
 import { reconcile, type ReconcileOutcome } from '../workflow/reconcile.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -34,7 +35,7 @@ import type { Capacity } from './capacity.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
 import { LocalStepFunctions, UNBOUNDED_TASK_SECONDS } from './local-step-functions.js';
-import { chooseRuntime } from './runtimes.js';
+import { chooseRuntime, type ChosenRuntime } from './runtimes.js';
 import { BubblewrapSandbox } from './bubblewrap.js';
 import { StagingSandbox } from './staging-sandbox.js';
 import { startStagingServer } from './staging-server.js';
@@ -211,7 +212,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // A stack that was killed left its own behind: removed here once its process is gone.
     const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
     if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
-    const chosen = await chooseRuntime(options.env ?? {});
+    // A stack with a workflow of its own runs no task: it looks for no runtime.
+    const chosen: ChosenRuntime = options.workflow === undefined ? await chooseRuntime(options.env ?? {}) : { sandbox: new BubblewrapSandbox() };
     if (chosen.problem === undefined && chosen.sandbox instanceof ContainerSandbox) {
       const removed = await chosen.sandbox.removeOrphans(alive);
       if (removed.length > 0) logger.info('removed the containers of local stacks that were killed', { containers: removed });
@@ -229,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
     const stagingServer = await startStagingServer(broker);
     cleanups.push(() => stagingServer.close());
-    if (chosen.problem === undefined && chosen.sandbox.kind !== 'bubblewrap') {
+    if (options.workflow === undefined && chosen.problem === undefined && chosen.sandbox.kind !== 'bubblewrap') {
       const staging = await BubblewrapSandbox.detect();
       if (staging !== undefined) chosen.problem = `staging runs in bubblewrap, and ${staging}`;
     }
@@ -256,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logs: runner,
       stopExecutors: (taskId) => runner.stop(taskId),
       brokerUrl: stagingServer.brokerUrl,
+      ...httpInputAllow(options.env ?? {}),
     };
     const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
     if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());

@@ -12,8 +12,12 @@ export interface InputSource {
   type: 'FILE' | 'DIRECTORY';
   /** The TES url (or `content`), for error messages. */
   source: string;
-  /** Files to fetch: `relative` is '' for a FILE input, the path below `path` for a DIRECTORY. */
-  files: { relative: string; url: string }[];
+  /**
+   * Files to fetch: `relative` is '' for a FILE input, the path below `path` for a DIRECTORY.
+   * `external`: a URL the task named (http/https), fetched only from public addresses; otherwise
+   * one the broker made.
+   */
+  files: { relative: string; url: string; external?: boolean }[];
 }
 
 export interface OutputSpec {

@@ -4,6 +4,7 @@
  * task's volumes are mounted at their container paths, so no path mapping is needed.
  */
 import { HttpBrokerClient } from './broker-client.js';
+import { parseAllowance } from './public-fetch.js';
 import { stageIn, stageOut } from './staging.js';
 import { VolumeFs } from './volume-fs.js';
 
@@ -37,6 +38,7 @@ async function main(phase: string | undefined): Promise<number> {
     owner: { uid: uid ?? 1000, gid: gid ?? uid ?? 1000 },
     scratchDir: SCRATCH_DIR,
     ...(maxBytes > 0 ? { maxBytes } : {}),
+    httpAllowance: parseAllowance(process.env['TES_HTTP_INPUT_ALLOW']),
   };
   if (phase === 'stage-in') {
     const report = await stageIn(context);

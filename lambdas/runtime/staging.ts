@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadRequest } from '../ports/staging.js';
 import { restoreVolumes, saveVolumes } from './carry.js';
 import { globToRegExp, hasWildcard } from './glob.js';
+import { parseAllowance, type AddressAllowance } from './public-fetch.js';
 import { download, upload } from './transfer.js';
 import type { VolumeFs } from './volume-fs.js';
 
@@ -28,7 +29,11 @@ export interface StageContext {
    * fills little of a disk but its full size of an upload or an archive.
    */
   maxBytes?: number;
+  /** Non-public hosts and networks the operator lets http(s) inputs reach (none by default). */
+  httpAllowance?: AddressAllowance;
 }
+
+const NO_ALLOWANCE = parseAllowance('');
 
 /** How many files one request for upload URLs names (the broker refuses more). */
 export const UPLOAD_BATCH = 500;
@@ -77,7 +82,7 @@ export async function stageIn(ctx: StageContext): Promise<StageReport> {
         for (const file of input.files) {
           const target = file.relative === '' ? input.path : `${input.path.replace(/\/+$/, '')}/${file.relative}`;
           await fs.mkdirs(parent(target));
-          await download(file.url, await fs.resolve(target), 0o644, ctx.maxBytes);
+          await download(file.url, await fs.resolve(target), 0o644, ctx.maxBytes, file.external === true ? { allowance: ctx.httpAllowance ?? NO_ALLOWANCE } : undefined);
         }
       } catch (error) {
         return { ok: false, error: `inputs[${input.index}] (${input.source}) could not be staged: ${message(error)}`, warnings };

@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { publicGet, type PublicFetchOptions } from './public-fetch.js';
 
 export class TooLargeError extends Error {}
 
@@ -23,27 +24,37 @@ function capped(max: number): Transform {
 /**
  * Downloads `url` into `path`, replacing a regular file there but never following a symbolic link,
  * and stops once more than `maxBytes` have come (an endless or huge input fails, it does not fill a disk).
+ * `publicOnly`: the URL is one a task named, so it is fetched only from public addresses (public-fetch.ts);
+ * without it the URL is one the staging broker made (a presigned S3 URL).
  */
-export async function download(url: string, path: string, mode = 0o644, maxBytes = Number.POSITIVE_INFINITY): Promise<number> {
-  const response = await fetch(url);
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+export async function download(url: string, path: string, mode = 0o644, maxBytes = Number.POSITIVE_INFINITY, publicOnly?: PublicFetchOptions): Promise<number> {
+  let body: Readable | undefined;
+  let length: number;
+  if (publicOnly !== undefined) {
+    const response = await publicGet(url, publicOnly);
+    body = response;
+    length = Number(response.headers['content-length'] ?? Number.NaN);
+  } else {
+    const response = await fetch(url);
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    }
+    body = response.body === null ? undefined : Readable.fromWeb(response.body);
+    length = Number(response.headers.get('content-length') ?? Number.NaN);
+  }
+  if (length > maxBytes) {
+    body?.destroy();
+    throw new TooLargeError(`it is ${length} bytes, larger than the task's disk (${maxBytes} bytes)`);
   }
   const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
-  if (response.body === null) {
+  if (body === undefined) {
     await file.close();
     return 0;
   }
   // The write stream owns the handle from here and closes it when done or destroyed.
   const out = file.createWriteStream();
-  const length = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (length > maxBytes) {
-    await response.body.cancel();
-    out.destroy();
-    throw new TooLargeError(`it is ${length} bytes, larger than the task's disk (${maxBytes} bytes)`);
-  }
-  await pipeline(Readable.fromWeb(response.body), capped(maxBytes), out);
+  await pipeline(body, capped(maxBytes), out);
   return out.bytesWritten;
 }
 

@@ -23,6 +23,7 @@ import { S3ObjectStore } from '../adapters/s3-object-store.js';
 import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { stopEcsTasks, StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
+import { parseAllowance } from '../runtime/public-fetch.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import type { WorkflowDeps } from './deps.js';
 
@@ -50,6 +51,14 @@ export interface CloudWorkflow {
   deps: WorkflowDeps;
   broker: S3StagingBroker;
   workflow: StepFunctionsWorkflow | undefined;
+}
+
+/** TES_HTTP_INPUT_ALLOW for stage-in, checked here so that a bad value fails the function, not every task. */
+export function httpInputAllow(env: Readonly<Record<string, string | undefined>>): { httpInputAllow?: string } {
+  const value = env['TES_HTTP_INPUT_ALLOW']?.trim();
+  if (value === undefined || value === '') return {};
+  parseAllowance(value);
+  return { httpInputAllow: value };
 }
 
 export function workflowFromEnv(env: Env): CloudWorkflow {
@@ -81,6 +90,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     clock: systemClock,
     logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region }), logGroup, store),
     ...(env['TES_BROKER_URL'] ? { brokerUrl: env['TES_BROKER_URL'] } : {}),
+    ...httpInputAllow(env),
     stopExecutors: (_taskId, arns, reason) => stopEcsTasks(ecs, cluster, arns, reason),
   };
   const stateMachineArn = env['TES_STATE_MACHINE_ARN'];

@@ -17,8 +17,10 @@ export interface WorkflowDeps {
   sizing: SizingPolicy;
   clock: Clock;
   logs: LogStore;
-  /** Where stage-in/out reach the staging broker (in AWS); locally they call it in-process. */
+  /** Where stage-in/out reach the staging broker over HTTP. */
   brokerUrl?: string;
+  /** Non-public hosts and CIDRs http(s) inputs may be fetched from (TES_HTTP_INPUT_ALLOW), for stage-in. */
+  httpInputAllow?: string;
   /** Stops a task's executors (its Fargate tasks by ARN, as the workflow noted them), when the workflow gives up on them. */
   stopExecutors?: (taskId: string, ecsTaskArns: string[], reason: string) => Promise<void>;
 }

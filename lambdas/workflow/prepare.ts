@@ -63,6 +63,7 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
           // Staging fetches, uploads and carries no more than the task's disk.
           TES_DISK_LIMIT_BYTES: String(size.ephemeralStorageGiB * 1024 ** 3),
           ...(deps.brokerUrl ? { TES_BROKER_URL: deps.brokerUrl } : {}),
+          ...(deps.httpInputAllow ? { TES_HTTP_INPUT_ALLOW: deps.httpInputAllow } : {}),
         },
         timeoutSeconds,
       }),
