@@ -36,6 +36,13 @@ describe('the deployment configuration', () => {
     expect(() => readConfig(from({ adminClaim: 'admins' }))).toThrow(/context adminClaim must be name=value/);
   });
 
+  it('lets http(s) inputs reach only public addresses unless httpInputAllow names more, read by the parser stage-in uses', () => {
+    expect(readConfig(from({})).httpInputAllow).toBe('');
+    expect(readConfig(from({ httpInputAllow: '10.20.0.0/16,files.internal.example' })).httpInputAllow).toBe('10.20.0.0/16,files.internal.example');
+    expect(() => readConfig(from({ httpInputAllow: '10.0.0.0/99' }))).toThrow('context httpInputAllow: "10.0.0.0/99" is not an address or CIDR');
+    expect(() => readConfig(from({ httpInputAllow: ['a'] }))).toThrow(/context httpInputAllow must be a comma-separated string/);
+  });
+
   it('refuses a root executor user and unknown auth or egress', () => {
     expect(() => readConfig(from({ executorUser: '0:0' }))).toThrow(/non-root/);
     expect(() => readConfig(from({ auth: 'basic' }))).toThrow(/cognito, oidc or none/);

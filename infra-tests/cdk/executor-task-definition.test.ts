@@ -60,6 +60,7 @@ beforeAll(async () => {
       clock: { now: () => new Date() },
       logs: { tail: () => Promise.resolve(undefined), location: () => undefined },
       brokerUrl: 'https://broker.example/staging',
+      httpInputAllow: '10.20.0.0/16',
     },
     { taskId: record.id },
   );
@@ -118,6 +119,15 @@ describe('the executor task definitions Prepare registers', () => {
     const overrides = state.runs?.[0]?.overrides.ContainerOverrides ?? [];
     const tokenHolders = overrides.filter((o) => o.Environment.some((e) => e.Name === 'TES_STAGING_TOKEN')).map((o) => o.Name);
     expect(tokenHolders.sort()).toEqual(['stage-in', 'stage-out']);
+  });
+
+  it("tell staging the task's disk and the operator's allowance for http(s) inputs, and the executor neither", () => {
+    const overrides = state.runs?.[0]?.overrides.ContainerOverrides ?? [];
+    const env = (name: string) => Object.fromEntries(overrides.find((o) => o.Name === name)?.Environment.map((e) => [e.Name, e.Value]) ?? []);
+    const diskBytes = String((state.runs?.[0]?.overrides.EphemeralStorage?.SizeInGiB ?? 20) * 1024 ** 3);
+    for (const name of ['stage-in', 'stage-out']) expect(env(name)).toMatchObject({ TES_DISK_LIMIT_BYTES: diskBytes, TES_HTTP_INPUT_ALLOW: '10.20.0.0/16' });
+    expect(env('executor')).not.toHaveProperty('TES_HTTP_INPUT_ALLOW');
+    expect(env('executor')).not.toHaveProperty('TES_DISK_LIMIT_BYTES');
   });
 
   it('order the containers: executor after stage-in succeeded, stage-out (essential) after the executor ended', () => {
