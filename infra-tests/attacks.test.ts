@@ -183,6 +183,18 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
     expect(system).toMatch(/DiskLimitExceeded: the task's volumes used \d+ bytes, over its 0.25 GiB of disk/);
   });
 
+  it('cannot fill the host disk through its own stdout: the log counts against its disk, the executor is stopped', async () => {
+    const { out, task: done, system } = await attack('yes 0123456789abcdef | head -c 400000000; sleep 30; echo FINISHED', 60_000);
+    expect(out).not.toMatch(/FINISHED/);
+    expect(done.state).toBe('EXECUTOR_ERROR');
+    expect(system).toMatch(/DiskLimitExceeded/);
+  });
+
+  it("cannot see its run's staging token, in its environment or any process's", async () => {
+    const { out } = await attack('env | grep -c TES_STAGING; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TES_STAGING; exit 0');
+    expect(out.trim().split('\n')).toEqual(['0', '0']);
+  });
+
   it('cannot use more memory than its own (2 GiB here): the allocation fails or the executor is killed', async () => {
     const { out, task: done, system } = await attack('dd if=/dev/zero of=/dev/null bs=3000M count=1 2>&1; echo "rc=$?"; sleep 1; exit 3');
     expect(out).not.toMatch(/copied/);

@@ -147,6 +147,37 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the se
     if (root) await until('its processes to be gone', () => (processesOf(id).length === 0 ? true : undefined), 2000);
   });
 
+  it('symbolic links in an output are not followed out of the volume, to host secrets or anywhere', async () => {
+    const id = await create(
+      task({
+        outputs: [{ path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/links-${Date.now()}` }],
+        executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'echo ok > /out/real; ln -s /etc/shadow /out/shadow; ln -s / /out/root; ln -s /proc/1/root /out/proc-root'] }],
+      }),
+    );
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
+    expect(done.state, systemLogs(done)).toBe('COMPLETE');
+    expect(done.logs?.[0]?.outputs?.map((o) => o.path)).toEqual(['/out/real']);
+    for (const link of ['shadow', 'root', 'proc-root']) expect(systemLogs(done)).toContain(`/out/${link} is a symbolic link; not uploaded`);
+  });
+
+  it('a FIFO in an output does not hang staging, and a FIFO as a FILE output is refused', async () => {
+    const started = Date.now();
+    const id = await create(
+      task({
+        outputs: [
+          { path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/fifo-${Date.now()}` },
+          { path: '/pipes/one', url: `s3://${at.stack().s3.bucket}/fifo-file-${Date.now()}` },
+        ],
+        executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'echo ok > /out/real; mkfifo /out/pipe /pipes/one'] }],
+      }),
+    );
+    const done = await waitForTerminal((path) => at.alice().get<TesTask>(path), id, 60_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(done.state).toBe('SYSTEM_ERROR');
+    expect(systemLogs(done)).toContain('outputs[1] (/pipes/one): not a regular file');
+    expect(done.logs?.[0]?.outputs?.map((o) => o.path)).toEqual(['/out/real']);
+  });
+
   it("a sparse output larger than the task's disk is refused, not uploaded", async () => {
     const id = await create(
       task({

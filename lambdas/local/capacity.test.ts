@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { availableParallelism, totalmem } from 'node:os';
 import { CapacityQueue } from './capacity.js';
+import { localCapacity } from './stack.js';
 
 const task = (cpus: number, memoryGiB: number) => ({ cpus, memoryMiB: memoryGiB * 1024 });
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -75,5 +77,16 @@ describe('how many executors run at once', () => {
     release();
     release();
     expect(queue.load).toEqual({ running: 0, waiting: 0, cpus: 0, memoryMiB: 0 });
+  });
+});
+
+describe("the machine's capacity for executors", () => {
+  it("is this machine's CPUs and its memory less 1 GiB, or what TES_LOCAL_CPUS and TES_LOCAL_MEMORY_GB say", () => {
+    expect(localCapacity({})).toEqual({ cpus: availableParallelism(), memoryMiB: Math.max(1, totalmem() / 1024 ** 3 - 1) * 1024 });
+    expect(localCapacity({ TES_LOCAL_CPUS: '8', TES_LOCAL_MEMORY_GB: '0.5' })).toEqual({ cpus: 8, memoryMiB: 512 });
+  });
+  it('refuses a setting that is not a positive number, naming the variable', () => {
+    expect(() => localCapacity({ TES_LOCAL_CPUS: '0' })).toThrow('TES_LOCAL_CPUS must be a positive number, not "0"');
+    expect(() => localCapacity({ TES_LOCAL_MEMORY_GB: 'lots' })).toThrow('TES_LOCAL_MEMORY_GB must be a positive number, not "lots"');
   });
 });

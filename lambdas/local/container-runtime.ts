@@ -10,7 +10,7 @@
  * grammar and follows `--`, options are written `--name=value`, and argv follows the image.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { qualifiedImage } from '../domain/image-reference.js';
@@ -38,6 +38,15 @@ function idMaps(flag: '--uidmap' | '--gidmap', inside: number, host: number): st
   if (inside > 0) maps.unshift(`${flag}=0:${host + 1}:${inside}`);
   if (inside + 1 < TASK_UID_BLOCK) maps.push(`${flag}=${inside + 1}:${host + inside + 1}:${TASK_UID_BLOCK - inside - 1}`);
   return maps;
+}
+
+/**
+ * A path in a `--mount` option, where `,` would start another option: admission refuses such task
+ * paths, and a task stored before that rule existed fails here rather than reaching the runtime.
+ */
+function mountPath(path: string): string {
+  if (/[,"]/.test(path)) throw new Error(`${JSON.stringify(path)} cannot be mounted: it holds ',' or '"'`);
+  return path;
 }
 
 function assertValue(value: string): string {
@@ -72,8 +81,8 @@ export function containerRunArgs(
   if (mapping === 'per-task') args.push(...idMaps('--uidmap', spec.uid, spec.hostId), ...idMaps('--gidmap', spec.gid, spec.hostId));
   if (mapping === 'keep-id') args.push(`--userns=keep-id:uid=${spec.uid},gid=${spec.gid}`);
   for (const t of spec.tmpfs) args.push(`--tmpfs=${t.path}:rw,nosuid,nodev,size=${t.bytes},mode=1777`);
-  for (const bind of spec.binds) args.push(`--mount=type=bind,source=${bind.host},destination=${bind.path}`);
-  for (const file of spec.files) args.push(`--mount=type=bind,source=${file.host},destination=${file.path},readonly`);
+  for (const bind of spec.binds) args.push(`--mount=type=bind,source=${mountPath(bind.host)},destination=${mountPath(bind.path)}`);
+  for (const file of spec.files) args.push(`--mount=type=bind,source=${mountPath(file.host)},destination=${mountPath(file.path)},readonly`);
   if (spec.workdir !== undefined) args.push(`--workdir=${spec.workdir}`);
   for (const [name, value] of Object.entries(spec.env)) args.push(`--env=${name}=${value}`);
   // Podman reads an entry point that starts with '[' as JSON; a JSON array is always one program.
@@ -136,10 +145,23 @@ interface CgroupCounters {
 const WATCH_MS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Counters only grow: keeps the highest seen of each, and whether one was ever read. */
+function addCounters(into: CgroupCounters, now: CgroupCounters): void {
+  if (now.pidsRefused !== undefined) into.pidsRefused = Math.max(into.pidsRefused ?? 0, now.pidsRefused);
+  if (now.oomKills !== undefined) into.oomKills = Math.max(into.oomKills ?? 0, now.oomKills);
+}
+
+/** Those of a container's possible cgroup directories that exist now. */
+async function existingCgroups(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of cgroupDirectories(id)) if (await stat(dir).then(() => true, () => false)) found.push(dir);
+  return found;
+}
+
 /** What the kernel refused a container: forks past pids.max, processes killed past its memory. */
-async function cgroupCounters(id: string): Promise<CgroupCounters> {
+async function cgroupCounters(dirs: readonly string[]): Promise<CgroupCounters> {
   const found: CgroupCounters = {};
-  for (const dir of cgroupDirectories(id)) {
+  for (const dir of dirs) {
     const pids = await counter(join(dir, 'pids.events'), 'max');
     if (pids !== undefined) found.pidsRefused = Math.max(found.pidsRefused ?? 0, pids);
     const oom = (await counter(join(dir, 'memory.oom_control'), 'oom_kill')) ?? (await counter(join(dir, 'memory.events'), 'oom_kill'));
@@ -314,10 +336,11 @@ export class ContainerSandbox implements Sandbox {
         if (id === '') await sleep(WATCH_MS);
       }
       if (cidFile !== undefined) await rm(cidFile, { force: true });
+      // Where its cgroup is, found once (a few directories, not the dozen places a runtime may put one).
+      let dirs: string[] = [];
       while (!exited && id !== '') {
-        const now = await cgroupCounters(id);
-        if (now.pidsRefused !== undefined) counters.pidsRefused = Math.max(counters.pidsRefused ?? 0, now.pidsRefused);
-        if (now.oomKills !== undefined) counters.oomKills = Math.max(counters.oomKills ?? 0, now.oomKills);
+        if (dirs.length === 0) dirs = await existingCgroups(id);
+        addCounters(counters, await cgroupCounters(dirs));
         await sleep(WATCH_MS);
       }
     })();
@@ -346,9 +369,7 @@ export class ContainerSandbox implements Sandbox {
     this.watched.delete(spec.name);
     await watched?.done;
     const counters = { ...watched?.counters };
-    const last = id === '' ? {} : await cgroupCounters(id);
-    counters.pidsRefused = Math.max(counters.pidsRefused ?? 0, last.pidsRefused ?? 0) || counters.pidsRefused;
-    counters.oomKills = Math.max(counters.oomKills ?? 0, last.oomKills ?? 0) || counters.oomKills;
+    if (id !== '') addCounters(counters, await cgroupCounters(await existingCgroups(id)));
     await this.exec(['rm', '--force', '--', spec.name]).catch(() => undefined);
     if (id !== '') await removeCgroups(id);
     const mib = Math.round(spec.limits.memoryBytes / 1024 / 1024);

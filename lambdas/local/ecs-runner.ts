@@ -103,8 +103,6 @@ export function streamKey(taskId: string, executorIndex: number, stream: 'stdout
 
 const SANDBOX_UID = 1000;
 const MIB = 1024 * 1024;
-const TMP_BYTES = 1024 * MIB;
-const HOME_BYTES = 256 * MIB;
 /** Docker's and Fargate's /dev/shm (Fargate cannot change it). */
 const SHM_BYTES = 64 * MIB;
 export const DEFAULT_PIDS_LIMIT = 1024;
@@ -198,19 +196,7 @@ export class LocalEcsRunner implements LogStore {
     const definition = this.deps.definitions.get(params.TaskDefinition);
     if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
     const taskId = params.Group.replace(/^tes:/, '');
-    // Waiting for room on this machine; a stop takes it out of the queue (ECS: a task stopped while PROVISIONING).
-    const waiting = new AbortController();
-    this.queued.set(taskId, waiting);
-    let release: () => void;
-    try {
-      release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) }, waiting.signal);
-    } catch {
-      const now = new Date().toISOString();
-      return { TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`, Group: params.Group, LastStatus: 'STOPPED', StopCode: 'UserInitiated', StoppedReason: 'Task stopped by user', StartedAt: now, StoppedAt: now, Containers: [] };
-    } finally {
-      this.queued.delete(taskId);
-    }
-    const startedAt = new Date().toISOString();
+    let startedAt = new Date().toISOString();
     const containers: EcsContainerResult[] = [];
     let runDir: string | undefined;
     let pull: Prepared['pull'];
@@ -225,6 +211,18 @@ export class LocalEcsRunner implements LogStore {
       ...(pull === undefined ? {} : { PullStartedAt: pull.startedAt, PullStoppedAt: pull.stoppedAt }),
       Containers: containers,
     });
+    // Waiting for room on this machine; a stop takes it out of the queue (ECS: a task stopped while PROVISIONING).
+    const waiting = new AbortController();
+    this.queued.set(taskId, waiting);
+    let release: () => void;
+    try {
+      release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) }, waiting.signal);
+    } catch {
+      return result('UserInitiated', 'Task stopped by user');
+    } finally {
+      this.queued.delete(taskId);
+    }
+    startedAt = new Date().toISOString();
     const metadata = this.deps.stagingServer.metadataEndpoint();
     try {
       const byName = (name: string) => definition.containerDefinitions.find((c) => c.name === name) as ContainerDefinition;
@@ -390,14 +388,14 @@ export class LocalEcsRunner implements LogStore {
       await writeFile(join(etc, 'group'), `root:x:0:\ntes:x:${gid}:\n`, { mode: 0o644 });
       files.push({ host: join(etc, 'passwd'), path: '/etc/passwd' }, { host: join(etc, 'group'), path: '/etc/group' });
     }
-    const tmpIsVolume = [...volumes.keys()].some((m) => m === '/tmp' || '/tmp'.startsWith(`${m}/`));
     return {
       hostId,
       uid,
       gid,
       binds: [...volumes].map(([path, host]) => ({ host, path })),
       files,
-      tmpfs: [...(tmpIsVolume ? [] : [{ path: '/tmp', bytes: TMP_BYTES }]), { path: EXECUTOR_HOME, bytes: HOME_BYTES }],
+      // The tmpfs mounts the task definition gives the executor ($HOME, and /tmp unless a volume is there), as ECS would.
+      tmpfs: (container.linuxParameters.tmpfs ?? []).map((t) => ({ path: t.containerPath, bytes: t.size * MIB })),
       ...(container.workingDirectory === undefined ? {} : { workdir: container.workingDirectory }),
       argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
       env,

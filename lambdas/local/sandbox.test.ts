@@ -103,6 +103,9 @@ describe.each(['podman', 'docker'] as const)('%s run', (engine) => {
   it('replaces the image entry point with argv[0]', () => {
     expect(args).toContain(engine === 'podman' ? '--entrypoint=["printf"]' : '--entrypoint=printf');
   });
+  it('never lets a path split a mount option, even one stored before admission refused it', () => {
+    expect(() => containerRunArgs(engine, { ...spec, binds: [{ host: '/h', path: '/data,readonly=false,source=/' }] }, 'none', '42')).toThrow(/cannot be mounted/);
+  });
   it('mounts only the volumes, the given files read-only, and sized tmpfs', () => {
     expect(args).toContain('--mount=type=bind,source=/var/tmp/t/v0,destination=/data');
     expect(args).toContain('--mount=type=bind,source=/var/tmp/t/etc/passwd,destination=/etc/passwd,readonly');

@@ -63,25 +63,26 @@ const LOCAL_PLATFORM: ExecutorPlatform = {
   longestRunSeconds: UNBOUNDED_TASK_SECONDS,
 };
 
+/** A positive number from the local stack's environment, or undefined when unset; throws naming the variable. */
+function envNumber(env: Readonly<Record<string, string | undefined>>, name: string, options: { integer?: boolean; least?: number } = {}): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  const least = options.least ?? 0;
+  if (!(value > 0 && value >= least) || (options.integer === true && !Number.isInteger(value))) {
+    throw new Error(`${name} must be ${options.integer === true ? 'an integer' : 'a positive number'}${least > 0 ? ` of at least ${least}` : ''}, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 /**
  * TES_LOCAL_DISK_GB: the most disk one executor's volumes may use on this machine;
  * TES_LOCAL_PIDS_LIMIT: the most processes and threads one executor may have at once.
  */
 function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDiskGiB?: number; pidsLimit?: number } {
-  const limits: { maxDiskGiB?: number; pidsLimit?: number } = {};
-  const disk = env['TES_LOCAL_DISK_GB'];
-  if (disk !== undefined && disk !== '') {
-    const value = Number(disk);
-    if (!(value > 0)) throw new Error(`TES_LOCAL_DISK_GB must be a positive number of GiB, not ${JSON.stringify(disk)}`);
-    limits.maxDiskGiB = value;
-  }
-  const pids = env['TES_LOCAL_PIDS_LIMIT'];
-  if (pids !== undefined && pids !== '') {
-    const value = Number(pids);
-    if (!Number.isInteger(value) || value < 8) throw new Error(`TES_LOCAL_PIDS_LIMIT must be an integer of at least 8, not ${JSON.stringify(pids)}`);
-    limits.pidsLimit = value;
-  }
-  return limits;
+  const maxDiskGiB = envNumber(env, 'TES_LOCAL_DISK_GB');
+  const pidsLimit = envNumber(env, 'TES_LOCAL_PIDS_LIMIT', { integer: true, least: 8 });
+  return { ...(maxDiskGiB === undefined ? {} : { maxDiskGiB }), ...(pidsLimit === undefined ? {} : { pidsLimit }) };
 }
 
 /**
@@ -89,16 +90,9 @@ function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDi
  * machine's CPUs and its memory less 1 GiB for the stack itself.
  */
 export function localCapacity(env: Readonly<Record<string, string | undefined>>): Capacity {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!(value > 0)) throw new Error(`${name} must be a positive number, not ${JSON.stringify(raw)}`);
-    return value;
-  };
   return {
-    cpus: read('TES_LOCAL_CPUS', availableParallelism()),
-    memoryMiB: read('TES_LOCAL_MEMORY_GB', Math.max(1, totalmem() / 1024 ** 3 - 1)) * 1024,
+    cpus: envNumber(env, 'TES_LOCAL_CPUS') ?? availableParallelism(),
+    memoryMiB: (envNumber(env, 'TES_LOCAL_MEMORY_GB') ?? Math.max(1, totalmem() / 1024 ** 3 - 1)) * 1024,
   };
 }
 
