@@ -52,8 +52,8 @@ export async function bundleFigures(report: (line: string) => void): Promise<voi
   const env = {
     PATH: process.env['PATH'] ?? '',
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ACCESS_KEY_ID: stack.s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.s3.credentials.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     TES_TABLE_NAME: 'tes-tasks',
     TES_BUCKET: stack.s3.bucket,

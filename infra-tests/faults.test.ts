@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +36,8 @@ import { TesHttp, type Reply } from './support/target.js';
 import { RUN_ID, task, TERMINAL_STATES } from './support/tasks.js';
 
 const TABLE = 'tes-tasks';
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** What the test's own dynalite accepts (the stack's S3 accepts only the key in its data directory). */
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 let base: string;
@@ -95,7 +96,7 @@ interface Submitted {
 
 /** The tasks' states as the data directory holds them while no stack runs, and whether the indexes agree with the items. */
 async function inspect(): Promise<{ states: Map<string, TesState>; torn: string[] }> {
-  const dynamo = await startDynalite(join(dataDir, 'dynamodb'));
+  const dynamo = await startDynalite(credentials, join(dataDir, 'dynamodb'));
   try {
     const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials });
     const doc = DynamoDBDocumentClient.from(raw);
@@ -171,7 +172,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
         done.push(await submit(tes, 'quick', cycle, task({ name: `quick-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['echo', `quick-${cycle}-${i}`] }] })));
       }
       for (let i = 0; i < 2; i += 1) {
-        const output = `faults/${RUN_ID}/${cycle}-${i}.txt`;
+        const output = `users/local/faults/${RUN_ID}/${cycle}-${i}.txt`;
         done.push(
           await submit(
             tes,
@@ -339,7 +340,8 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
       }
 
       // Outputs uploaded before the kill are still in S3.
-      const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, credentials });
+      const stackCredentials = JSON.parse(await readFile(join(dataDir, 's3-credentials.json'), 'utf8')) as typeof credentials;
+      const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3Endpoint, forcePathStyle: true, credentials: stackCredentials });
       for (const entry of submitted.values()) {
         if (entry.output === undefined) continue;
         const object = await s3.send(new GetObjectCommand({ Bucket: 'tes-local', Key: entry.output }));
@@ -429,7 +431,7 @@ const NEVER_STORED = '01cccccccccccccccccccccccc';
 /** A data directory in which three writes were torn as a kill tears them, left as the kill leaves it. */
 async function tornDataDirectory(dir: string): Promise<void> {
   const tear = tearWrites();
-  const dynamo = await startDynalite(join(dir, 'dynamodb'));
+  const dynamo = await startDynalite(credentials, join(dir, 'dynamodb'));
   try {
     const aws = { region: 'us-east-1', endpoints: { dynamodb: dynamo.endpoint }, credentials };
     await ensureTaskTable(new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials }), TABLE);
@@ -473,7 +475,7 @@ async function tornDataDirectory(dir: string): Promise<void> {
 
 /** Runs the index repair on the data directory, killed (it stops dead) before its write number `writes` + 1; true if it finished first. */
 async function repairKilledAfter(dir: string, writes: number): Promise<boolean> {
-  const dynamo = await startDynalite(join(dir, 'dynamodb'));
+  const dynamo = await startDynalite(credentials, join(dir, 'dynamodb'));
   try {
     const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials });
     let written = 0;

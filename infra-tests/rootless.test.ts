@@ -93,7 +93,7 @@ describe('the local stack run by an ordinary user (rootless Podman)', () => {
       '/tasks',
       task({
         inputs: [{ path: '/data/in.txt', content: 'from stage-in' }],
-        outputs: [{ path: '/data/out.txt', url: `s3://tes-local/rootless/out-${Date.now()}.txt` }],
+        outputs: [{ path: '/data/out.txt', url: `s3://tes-local/users/local/rootless/out-${Date.now()}.txt` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'id -u; ls /bin/suid-busybox; cat /data/in.txt > /data/out.txt; echo more >> /data/out.txt; cat /data/out.txt'] }],
       }),
     );

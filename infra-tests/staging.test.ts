@@ -150,7 +150,7 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the se
   it('symbolic links in an output are not followed out of the volume, to host secrets or anywhere', async () => {
     const id = await create(
       task({
-        outputs: [{ path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/links-${Date.now()}` }],
+        outputs: [{ path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/users/alice/links-${Date.now()}` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'echo ok > /out/real; ln -s /etc/shadow /out/shadow; ln -s / /out/root; ln -s /proc/1/root /out/proc-root'] }],
       }),
     );
@@ -165,8 +165,8 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the se
     const id = await create(
       task({
         outputs: [
-          { path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/fifo-${Date.now()}` },
-          { path: '/pipes/one', url: `s3://${at.stack().s3.bucket}/fifo-file-${Date.now()}` },
+          { path: '/out', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/users/alice/fifo-${Date.now()}` },
+          { path: '/pipes/one', url: `s3://${at.stack().s3.bucket}/users/alice/fifo-file-${Date.now()}` },
         ],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'echo ok > /out/real; mkfifo /out/pipe /pipes/one'] }],
       }),
@@ -181,7 +181,7 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('staging, out of the se
   it("a sparse output larger than the task's disk is refused, not uploaded", async () => {
     const id = await create(
       task({
-        outputs: [{ path: '/out/sparse', url: `s3://${at.stack().s3.bucket}/sparse-${Date.now()}` }],
+        outputs: [{ path: '/out/sparse', url: `s3://${at.stack().s3.bucket}/users/alice/sparse-${Date.now()}` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', 'truncate -s 1099511627776 /out/sparse && du -k /out/sparse'] }],
       }),
     );
@@ -242,7 +242,7 @@ describe('staging an output of 100,000 files, on the runtime this machine picks'
     const prefix = `many-${Date.now()}`;
     const id = await create(
       task({
-        outputs: [{ path: '/out/many', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/${prefix}` }],
+        outputs: [{ path: '/out/many', type: 'DIRECTORY', url: `s3://${at.stack().s3.bucket}/users/alice/${prefix}` }],
         executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', `mkdir -p /out/many; i=0; while [ $i -lt ${count} ]; do : > /out/many/f$i; i=$((i+1)); done`] }],
       }),
     );

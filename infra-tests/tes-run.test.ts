@@ -21,7 +21,8 @@ beforeAll(async () => {
   // The test's own input server is on loopback, which http(s) inputs reach only when the operator allows it.
   target = await startTarget({ TES_HTTP_INPUT_ALLOW: '127.0.0.1/32' });
   tes = new TesHttp(target);
-  storage = testStorage(target);
+  storage = await testStorage(target);
+  prefix = `${storage.home}runs/${RUN_ID}`;
   http = createServer((req, res) => {
     if (req.url === '/hello.txt') res.end('hello over http\n');
     else res.writeHead(404).end('not here');
@@ -41,7 +42,7 @@ async function run(body: TesTask, timeoutMs = 60_000): Promise<TesTask> {
 }
 
 const sh = (script: string, extra: Partial<TesTask['executors'][number]> = {}) => ({ image: TEST_IMAGE, command: ['/bin/sh', '-c', script], ...extra });
-const prefix = `runs/${RUN_ID}`;
+let prefix = '';
 const s3 = (key: string) => `s3://${storage.bucket}/${prefix}/${key}`;
 
 describe('running tasks', () => {

@@ -23,6 +23,7 @@ interface TaskItem {
   active?: string;
   shard: string;
   owner: string;
+  admin?: boolean;
   ownerState: string;
   state: TesState;
   version: number;
@@ -39,6 +40,7 @@ function toItem(record: TaskRecord): TaskItem {
     pk: record.id,
     ...derivedIndexKeys(record.id, record.state),
     owner: record.owner,
+    ...(record.admin === true ? { admin: true } : {}),
     ownerState: ownerStateKey(record.owner, record.state),
     state: record.state,
     version: record.version,
@@ -61,6 +63,7 @@ function toRecord(item: TaskItem): TaskRecord {
     task: item.task,
     logs: item.logs,
   };
+  if (item.admin === true) record.admin = true;
   if (item.offloaded !== undefined && item.offloaded.length > 0) record.offloaded = item.offloaded;
   return record;
 }

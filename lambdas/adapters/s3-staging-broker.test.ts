@@ -1,24 +1,26 @@
 /**
- * The staging broker's scoping, proven at the broker (the local S3 stand-in does not check
- * signatures): which URLs it agrees to give, for which task, and to whom.
+ * The staging broker's scoping, proven at the broker: which URLs it agrees to give, for which task,
+ * and to whom (the task owner's storage scopes, key by key), and its seal over carried volumes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StagingTokens } from '../domain/staging-token.js';
+import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import { startS3rver, type LocalS3 } from '../local/s3-local.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { brokerRequest } from '../workflow/broker-lambda.js';
-import { S3StagingBroker, StagingRefusedError } from './s3-staging-broker.js';
+import { reportKey, S3StagingBroker, StagingRefusedError } from './s3-staging-broker.js';
 
 let table: TestTable;
 let s3: LocalS3;
 let dir: string;
 let broker: S3StagingBroker;
+let client: S3Client;
 const tokens = new StagingTokens(Buffer.alloc(32, 5));
 const now = new Date('2026-06-01T00:00:00Z');
 const future = Math.floor(now.getTime() / 1000) + 3600;
@@ -47,13 +49,35 @@ const task: TaskRecord = {
   logs: [],
 };
 
+/** A task stored as if admitted under a looser policy: the broker must still refuse what its owner may not reach. */
+const sneaky: TaskRecord = {
+  ...task,
+  id: '01brokertask0000000000000b',
+  task: {
+    inputs: [
+      { path: '/in/other', url: 's3://service-bucket/users/victim/secret.txt' },
+      { path: '/in/tasks', url: 's3://service-bucket/tasks/', type: 'DIRECTORY' },
+    ],
+    outputs: [
+      { path: '/out/x', url: 's3://user-bucket/inputs/x' },
+      { path: '/out/dir', url: 's3://service-bucket/users/o/dir', type: 'DIRECTORY' },
+    ],
+    executors: [{ image: 'a', command: ['x'] }],
+  },
+};
+
+/** Two executors sharing a volume: the second needs the first one's sealed archive hashes. */
+const noSeal: TaskRecord = { ...task, id: '01brokertask0000000000000c', task: { executors: [{ image: 'a', command: ['x'] }, { image: 'b', command: ['y'] }], volumes: ['/vol'] } };
+
 beforeAll(async () => {
   table = await startTestTable('tes-broker');
   dir = await mkdtemp(join(tmpdir(), 'tes-broker-s3-'));
-  s3 = await startS3rver(dir, 'service-bucket');
+  s3 = await startS3rver(dir, 'service-bucket', { accessKeyId: 'broker-test', secretAccessKey: 'broker-test-secret' });
   await table.store.create(task);
-  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  broker = new S3StagingBroker({ store: table.store, s3: client, bucket: 'service-bucket', tokens, clock: { now: () => now } });
+  for (const other of [sneaky, noSeal]) await table.store.create(other);
+  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+  const storage = storagePolicyFromEnv({ TES_STORAGE_RULES: 's3://user-bucket/inputs/=read,s3://user-bucket/results/=readwrite' }, 'service-bucket');
+  broker = new S3StagingBroker({ store: table.store, s3: client, bucket: 'service-bucket', tokens, clock: { now: () => now }, storage });
 });
 afterAll(async () => {
   await s3.close();
@@ -73,10 +97,47 @@ describe('the staging broker', () => {
     expect(content?.files[0]?.url).toBe(`data:application/octet-stream;base64,${Buffer.from('small').toString('base64')}`);
   });
 
-  it('gives later executors no inputs (they find them in the shared volumes)', async () => {
+  it('gives later executors no inputs (they find them in the shared volumes) and the sealed hashes of the archives they restore', async () => {
+    const hash = 'a'.repeat(64);
+    await broker.report(token(0), 'stage-out', { ok: true, warnings: [], carry: [hash], carrySeal: 'made-up' });
+    const stored = JSON.parse(
+      (await (await client.send(new GetObjectCommand({ Bucket: 'service-bucket', Key: reportKey(task.id, 0, 'stage-out') }))).Body?.transformToString()) ?? '',
+    ) as { carrySeal: string };
+    expect(stored.carrySeal).not.toBe('made-up');
     const plan = await broker.plan(token(1));
     expect(plan.inputs).toEqual([]);
     expect(plan.ignoreError).toBe(true);
+    expect(plan.carry).toMatchObject({ restore: [expect.any(String)], restoreSha256: [hash] });
+  });
+
+  it('refuses to hand on carried volumes whose report lost its seal (a report changed in the bucket)', async () => {
+    const noSealToken = tokens.issue({ taskId: noSeal.id, executorIndex: 1, expires: future });
+    await expect(broker.plan(noSealToken)).rejects.toThrow(/no seal of this service/);
+    await broker.report(tokens.issue({ taskId: noSeal.id, executorIndex: 0, expires: future }), 'stage-out', { ok: true, warnings: [], carry: ['b'.repeat(64)] });
+    expect((await broker.plan(noSealToken)).carry.restoreSha256).toEqual(['b'.repeat(64)]);
+    const key = reportKey(noSeal.id, 0, 'stage-out');
+    const report = JSON.parse((await (await client.send(new GetObjectCommand({ Bucket: 'service-bucket', Key: key }))).Body?.transformToString()) ?? '') as Record<string, unknown>;
+    await client.send(new PutObjectCommand({ Bucket: 'service-bucket', Key: key, Body: JSON.stringify({ ...report, carry: ['c'.repeat(64)] }) }));
+    await expect(broker.plan(noSealToken)).rejects.toThrow(/no seal of this service/);
+  });
+
+  it("signs nothing outside the owner's scopes, even for a task stored under a looser policy", async () => {
+    const sneakyToken = tokens.issue({ taskId: sneaky.id, executorIndex: 0, expires: future });
+    await expect(broker.plan(sneakyToken)).rejects.toThrow(/inputs\[0\]: s3:\/\/service-bucket\/users\/victim\/secret\.txt is outside what the task's owner may read/);
+    await expect(broker.uploadTargets(sneakyToken, [{ output: 0, relative: '' }])).rejects.toThrow(/outside what the task's owner may write/);
+    // The owner's own prefix (users/o/) is theirs: a DIRECTORY output below it is signed file by file.
+    const [own] = await broker.uploadTargets(sneakyToken, [{ output: 1, relative: 'a/b.txt' }]);
+    expect(own).toMatch(/\/service-bucket\/users\/o\/dir\/a\/b\.txt\?/);
+  });
+
+  it("refuses a DIRECTORY input holding a key with '..' segments (fetched, it would be another key)", async () => {
+    // S3 keeps such a key as it is (the local stand-in refuses to store one): its listing is S3's answer here.
+    const listing = { send: (command: unknown) => Promise.resolve(command instanceof ListObjectsV2Command ? { Contents: [{ Key: 'users/o/dots/../../victim/x' }] } : {}) };
+    const storage = storagePolicyFromEnv({}, 'service-bucket');
+    const dotted = new S3StagingBroker({ store: table.store, s3: listing as unknown as S3Client, bucket: 'service-bucket', tokens, clock: { now: () => now }, storage });
+    const dots: TaskRecord = { ...task, id: '01brokertask0000000000000d', task: { inputs: [{ path: '/in', url: 's3://service-bucket/users/o/dots', type: 'DIRECTORY' }], executors: [{ image: 'a', command: ['x'] }] } };
+    await table.store.create(dots);
+    await expect(dotted.plan(tokens.issue({ taskId: dots.id, executorIndex: 0, expires: future }))).rejects.toThrow(/users\/o\/dots\/\.\.\/\.\.\/victim\/x is outside/);
   });
 
   it('signs uploads only below the declared output URLs', async () => {

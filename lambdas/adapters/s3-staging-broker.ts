@@ -1,12 +1,16 @@
 /**
- * The staging broker: trades a run's capability token for URLs limited to what that task declared.
- * Inputs from S3 and large content become presigned GETs, outputs presigned PUTs under their
- * declared URL, and reports go to the task's own prefix in the service bucket.
+ * The staging broker: trades a run's capability token for URLs limited to what that task declared
+ * and its owner may reach. Inputs from S3 and large content become presigned GETs, outputs
+ * presigned PUTs under their declared URL, and reports go to the task's own prefix in the service
+ * bucket. Every key it signs is checked against the owner's storage scopes (domain/storage-policy.ts)
+ * one by one: a DIRECTORY input lists only keys its owner may read, and a DIRECTORY or wildcard
+ * output gets an upload URL only for keys its owner may write.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { mountDirectories } from '../domain/mounts.js';
 import type { StagingTokens } from '../domain/staging-token.js';
+import { allows, directoryPrefix, scopesOf, splitS3Url, type StoragePolicy, type StorageScope } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesInput } from '../domain/tes.js';
 import type { Clock } from '../ports/clock.js';
@@ -21,9 +25,9 @@ export class StagingRefusedError extends Error {}
 
 /** s3://bucket/key → { bucket, key }. */
 export function parseS3Url(url: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
-  if (match === null) throw new StagingRefusedError(`not an s3:// URL: ${url}`);
-  return { bucket: match[1] as string, key: match[2] as string };
+  const where = splitS3Url(url);
+  if (where === undefined) throw new StagingRefusedError(`not an s3:// URL: ${url}`);
+  return where;
 }
 
 function dirname(path: string): string {
@@ -41,42 +45,75 @@ export function reportKey(taskId: string, executorIndex: number, name: ReportNam
   return `tasks/${taskId}/runs/${executorIndex}/${name}.json`;
 }
 
+/** The purpose of the broker's seal over the archives a stage-out carried to the next executor. */
+const CARRY_SEAL = 'carry';
+
+function carrySealParts(taskId: string, executorIndex: number, hashes: readonly string[]): (string | number)[] {
+  return [taskId, executorIndex, ...hashes];
+}
+
 export class S3StagingBroker implements StagingBroker {
   constructor(
-    private readonly deps: { store: TaskStore; s3: S3Client; bucket: string; tokens: StagingTokens; clock: Clock },
+    private readonly deps: { store: TaskStore; s3: S3Client; bucket: string; tokens: StagingTokens; clock: Clock; storage: StoragePolicy },
   ) {}
 
-  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number }> {
+  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
     const grant = this.deps.tokens.read(token, Math.floor(this.deps.clock.now().getTime() / 1000));
     const record = await this.deps.store.get(grant.taskId);
     if (record === undefined) throw new StagingRefusedError(`task ${grant.taskId} does not exist`);
     if (grant.executorIndex >= record.task.executors.length) throw new StagingRefusedError('no such executor');
-    return { record, executorIndex: grant.executorIndex };
+    const scopes = scopesOf(this.deps.storage, { owner: record.owner, admin: record.admin === true });
+    return { record, executorIndex: grant.executorIndex, scopes };
+  }
+
+  /** Refuses a key its owner's scopes do not allow (the task was admitted; the policy may have changed since). */
+  private check(scopes: readonly StorageScope[], access: 'read' | 'readwrite', bucket: string, key: string, what: string): void {
+    if (!allows(scopes, access, bucket, key)) {
+      throw new StagingRefusedError(`${what}: s3://${bucket}/${key} is outside what the task's owner may ${access === 'read' ? 'read' : 'write'}`);
+    }
+  }
+
+  /** The SHA-256 of each archive executor `index` carried, if its stage-out's report holds the broker's seal over them. */
+  private async carriedHashes(taskId: string, index: number): Promise<string[] | undefined> {
+    try {
+      const out = await this.deps.s3.send(new GetObjectCommand({ Bucket: this.deps.bucket, Key: reportKey(taskId, index, 'stage-out') }));
+      const report = JSON.parse((await out.Body?.transformToString('utf8')) ?? '') as StageReport;
+      const hashes = report.carry;
+      if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === 'string')) return undefined;
+      return this.deps.tokens.sealed(report.carrySeal, CARRY_SEAL, carrySealParts(taskId, index, hashes)) ? hashes : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private presign(command: GetObjectCommand | PutObjectCommand): Promise<string> {
     return getSignedUrl(this.deps.s3, command, { expiresIn: URL_TTL_SECONDS });
   }
 
-  private async inputSource(record: TaskRecord, input: TesInput, index: number): Promise<InputSource> {
+  private async inputSource(record: TaskRecord, scopes: readonly StorageScope[], input: TesInput, index: number): Promise<InputSource> {
     const type = input.type ?? 'FILE';
     const base = { index, path: input.path, type };
     const offloaded = record.offloaded?.find((o) => o.input === index);
     if (offloaded !== undefined) {
       const url = await this.presign(new GetObjectCommand({ Bucket: this.deps.bucket, Key: offloaded.key }));
-      return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
+      return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url, ...(offloaded.sha256 === undefined ? {} : { sha256: offloaded.sha256 }) }] };
     }
     if (input.content !== undefined && input.content !== '') {
       const url = `data:application/octet-stream;base64,${Buffer.from(input.content, 'utf8').toString('base64')}`;
       return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
     }
     const url = input.url as string;
-    if (!/^s3:\/\//i.test(url)) return { ...base, source: url, files: [{ relative: '', url, external: true }] };
+    if (!/^s3:\/\//i.test(url)) {
+      if (!this.deps.storage.httpInputs) throw new StagingRefusedError(`inputs[${index}]: http(s) inputs are turned off`);
+      return { ...base, source: url, files: [{ relative: '', url, external: true }] };
+    }
     const { bucket, key } = parseS3Url(url);
     if (type === 'FILE') {
+      this.check(scopes, 'read', bucket, key, `inputs[${index}]`);
       return { ...base, source: url, files: [{ relative: '', url: await this.presign(new GetObjectCommand({ Bucket: bucket, Key: key })) }] };
     }
-    const prefix = key === '' || key.endsWith('/') ? key : `${key}/`;
+    const prefix = directoryPrefix(key);
+    this.check(scopes, 'read', bucket, prefix, `inputs[${index}]`);
     const files: InputSource['files'] = [];
     let continuation: string | undefined;
     do {
@@ -84,6 +121,8 @@ export class S3StagingBroker implements StagingBroker {
       for (const object of page.Contents ?? []) {
         const relative = (object.Key as string).slice(prefix.length);
         if (relative === '' || relative.endsWith('/')) continue;
+        // Each key on its own: one with '.' or '..' segments would reach another key (or another directory) once fetched.
+        this.check(scopes, 'read', bucket, object.Key as string, `inputs[${index}]`);
         files.push({ relative, url: await this.presign(new GetObjectCommand({ Bucket: bucket, Key: object.Key })) });
       }
       continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -92,7 +131,7 @@ export class S3StagingBroker implements StagingBroker {
   }
 
   async plan(token: string): Promise<StagingPlan> {
-    const { record, executorIndex } = await this.task(token);
+    const { record, executorIndex, scopes } = await this.task(token);
     const task = record.task;
     const executor = task.executors[executorIndex];
     const directories = new Set<string>();
@@ -108,6 +147,13 @@ export class S3StagingBroker implements StagingBroker {
           return this.presign(write ? new PutObjectCommand(target) : new GetObjectCommand(target));
         }),
       );
+    let restoreSha256: string[] | undefined;
+    if (executorIndex > 0 && mounts.length > 0) {
+      restoreSha256 = await this.carriedHashes(record.id, executorIndex - 1);
+      if (restoreSha256 === undefined || restoreSha256.length !== mounts.length) {
+        throw new StagingRefusedError(`the volumes executor ${executorIndex - 1} left carry no seal of this service; they are not used`);
+      }
+    }
     return {
       taskId: record.id,
       executorIndex,
@@ -117,9 +163,9 @@ export class S3StagingBroker implements StagingBroker {
       directories: [...directories],
       // Inputs are put in place once, before the first executor; later executors find them (and
       // whatever earlier executors changed) in the shared volumes.
-      inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, input, i))) : [],
+      inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, scopes, input, i))) : [],
       carry: {
-        ...(executorIndex > 0 ? { restore: await carry(executorIndex - 1, false) } : {}),
+        ...(executorIndex > 0 ? { restore: await carry(executorIndex - 1, false), restoreSha256: restoreSha256 ?? [] } : {}),
         ...(executorIndex < task.executors.length - 1 ? { save: await carry(executorIndex, true) } : {}),
       },
       outputs: (task.outputs ?? []).map((output, index) => ({
@@ -134,7 +180,7 @@ export class S3StagingBroker implements StagingBroker {
 
   async uploadTargets(token: string, files: UploadRequest[]): Promise<string[]> {
     if (!Array.isArray(files) || files.length > MAX_UPLOAD_TARGETS) throw new StagingRefusedError(`ask for at most ${MAX_UPLOAD_TARGETS} upload URLs at a time`);
-    const { record } = await this.task(token);
+    const { record, scopes } = await this.task(token);
     return Promise.all(
       files.map((file) => {
         const output = record.task.outputs?.[file.output];
@@ -145,6 +191,7 @@ export class S3StagingBroker implements StagingBroker {
         }
         const { bucket, key } = parseS3Url(output.url);
         const target = file.relative === '' ? key : `${key.replace(/\/+$/, '')}/${file.relative}`;
+        this.check(scopes, 'readwrite', bucket, target, `outputs[${file.output}]`);
         return this.presign(new PutObjectCommand({ Bucket: bucket, Key: target }));
       }),
     );
@@ -152,11 +199,18 @@ export class S3StagingBroker implements StagingBroker {
 
   async report(token: string, name: ReportName, report: StageReport): Promise<void> {
     const { record, executorIndex } = await this.task(token);
+    const stored: StageReport = { ...report };
+    delete stored.carrySeal;
+    if (name === 'stage-out' && Array.isArray(report.carry) && report.carry.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) {
+      stored.carrySeal = this.deps.tokens.seal(CARRY_SEAL, carrySealParts(record.id, executorIndex, report.carry));
+    } else {
+      delete stored.carry;
+    }
     await this.deps.s3.send(
       new PutObjectCommand({
         Bucket: this.deps.bucket,
         Key: reportKey(record.id, executorIndex, name),
-        Body: JSON.stringify(report),
+        Body: JSON.stringify(stored),
         ContentType: 'application/json',
       }),
     );

@@ -10,12 +10,14 @@
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
  * | TES_ADMIN_CLAIM | `name=value` a caller's token must hold to see every user's tasks (default groups=tes-admins; `none`) |
  * | TES_ALLOWED_IMAGE_PREFIXES, TES_MAX_* | the admission policy (lambdas/domain/admission.ts) |
+ * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy (lambdas/domain/storage-policy.ts) |
  * | TES_SERVICE_* | service-info fields (see serviceInfoFromEnv) |
  * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT | stand-in endpoints (LocalStack) |
  */
 import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import { admissionFromEnv, type AdmissionPolicy } from '../domain/admission.js';
+import { storagePolicyFromEnv, type StoragePolicy } from '../domain/storage-policy.js';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
@@ -36,6 +38,7 @@ export interface CloudConfig {
   caller: CallerOptions;
   serviceInfo: ServiceInfoConfig;
   admission: AdmissionPolicy;
+  storage: StoragePolicy;
   /** The executors' ECS cluster, so CancelTask can stop their Fargate tasks. */
   clusterArn?: string;
 }
@@ -54,7 +57,7 @@ function optional(env: Env, name: string): string | undefined {
 }
 
 /** service-info fields from TES_SERVICE_* variables, with the product's defaults. */
-export function serviceInfoFromEnv(env: Env, storage: string[]): ServiceInfoConfig {
+export function serviceInfoFromEnv(env: Env): ServiceInfoConfig {
   const config: ServiceInfoConfig = {
     id: optional(env, 'TES_SERVICE_ID') ?? 'org.ga4gh.serverless-tes',
     name: optional(env, 'TES_SERVICE_NAME') ?? 'Serverless TES',
@@ -64,7 +67,6 @@ export function serviceInfoFromEnv(env: Env, storage: string[]): ServiceInfoConf
       url: optional(env, 'TES_SERVICE_ORGANIZATION_URL') ?? 'https://github.com/serverless-tes',
     },
     version: optional(env, 'TES_SERVICE_VERSION') ?? '0.1.0',
-    storage,
   };
   const extra: [keyof ServiceInfoConfig, string][] = [
     ['contactUrl', 'TES_SERVICE_CONTACT_URL'],
@@ -104,8 +106,9 @@ export function configFromEnv(env: Env): CloudConfig {
     stateMachineArn: required(env, 'TES_STATE_MACHINE_ARN'),
     pageTokenSecret: Buffer.from(required(env, 'TES_PAGE_TOKEN_SECRET'), 'base64'),
     caller: callerOptionsFromEnv(env),
-    serviceInfo: serviceInfoFromEnv(env, [`s3://${bucket}/`]),
+    serviceInfo: serviceInfoFromEnv(env),
     admission: admissionFromEnv(env),
+    storage: storagePolicyFromEnv(env, bucket),
     ...(optional(env, 'TES_CLUSTER_ARN') === undefined ? {} : { clusterArn: optional(env, 'TES_CLUSTER_ARN') }),
   };
 }
@@ -125,5 +128,6 @@ export function cloudDeps(config: CloudConfig): TesDeps {
     pageTokens: new PageTokens(config.pageTokenSecret),
     serviceInfo: config.serviceInfo,
     admission: config.admission,
+    storage: config.storage,
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The Lambda handlers as API Gateway invokes them: JWT owners, isolation between users, the error
  * shape, and what happens when a dependency fails. Real DynamoDB protocol (dynalite); the workflow
@@ -9,6 +10,8 @@ import { ServiceUnavailableError } from '../domain/errors.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
 import { MemoryObjects } from '../testing/memory-objects.js';
+
+const MEMORY_BUCKET = new MemoryObjects().bucket;
 import type { TaskStore } from '../ports/task-store.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { apiEvent, lambdaContext } from '../testing/events.js';
@@ -20,6 +23,7 @@ import { cancelTask } from './cancel-task.js';
 import { DEFAULT_ADMISSION } from '../domain/admission.js';
 import { createTask } from './create-task.js';
 import { getTask } from './get-task.js';
+import { getServiceInfo } from './service-info.js';
 import type { ApiEvent, ApiResult } from './http.js';
 import { listTasks } from './list-tasks.js';
 import type { Wiring } from './wiring.js';
@@ -52,7 +56,7 @@ beforeEach(() => {
     clock: systemClock,
     ids: ulidIds,
     pageTokens: new PageTokens(Buffer.alloc(32, 1)),
-    serviceInfo: { id: 'test', name: 'test', organization: { name: 'o', url: 'https://o' }, version: '1', storage: [] },
+    serviceInfo: { id: 'test', name: 'test', organization: { name: 'o', url: 'https://o' }, version: '1' },
   };
   wiring = { deps, caller: {} };
 });
@@ -294,6 +298,34 @@ describe('failures', () => {
     expect(full.executors[0]?.env).toEqual({ constructor: 'e', valueOf: 'v' });
   });
 
+  it("refuses a URL outside the caller's storage (400, rule storage_scope, field named) and stores nothing", async () => {
+    const before = (await table.store.listSummaries({ limit: 1000 })).entries.length;
+    const body = {
+      executors: [{ image: 'a', command: ['b'] }],
+      inputs: [{ path: '/in/theirs', url: `s3://${MEMORY_BUCKET}/users/bob/secret.txt` }],
+      outputs: [{ path: '/out', url: `s3://${MEMORY_BUCKET}/tasks/`, type: 'DIRECTORY' }],
+    };
+    const refused = await call(createTask, apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify(body), sub: 'ivy' }));
+    expect(refused.status).toBe(400);
+    expect(refused.body['details']).toEqual([
+      expect.objectContaining({ path: 'inputs[0].url', rule: 'storage_scope' }),
+      expect.objectContaining({ path: 'outputs[0].url', rule: 'storage_scope' }),
+    ]);
+    expect((await table.store.listSummaries({ limit: 1000 })).entries.length).toBe(before);
+    const own = await call(
+      createTask,
+      apiEvent('POST', '/ga4gh/tes/v1/tasks', { body: JSON.stringify({ ...body, inputs: [{ path: '/in/mine', url: `s3://${MEMORY_BUCKET}/users/ivy/in.txt` }], outputs: [] }), sub: 'ivy' }),
+    );
+    expect(own.status).toBe(200);
+  });
+
+  it('tells each caller their own storage in service-info, and anyone else where users’ storage is', async () => {
+    const mine = await call(getServiceInfo, apiEvent('GET', '/ga4gh/tes/v1/service-info', { sub: 'ivy' }));
+    expect(mine.body['storage']).toEqual([`s3://${MEMORY_BUCKET}/users/ivy/`]);
+    const anyone = await call(getServiceInfo, apiEvent('GET', '/ga4gh/tes/v1/service-info'));
+    expect(anyone.body['storage']).toEqual([`s3://${MEMORY_BUCKET}/users/{owner}/`]);
+  });
+
   it('keeps large content out of the task item and returns it in FULL', async () => {
     const content = 'x'.repeat(64 * 1024);
     const created = await call(
@@ -303,7 +335,9 @@ describe('failures', () => {
     const id = created.body['id'] as string;
     const stored = await table.store.get(id);
     expect(stored?.task.inputs?.[0]?.content).toBeUndefined();
-    expect(stored?.offloaded).toEqual([{ input: 0, key: `tasks/${id}/inputs/0/content`, bytes: content.length }]);
+    expect(stored?.offloaded).toEqual([
+      { input: 0, key: `tasks/${id}/inputs/0/content`, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') },
+    ]);
     const full = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
     expect((full.body as unknown as TesTask).inputs?.[0]?.content).toBe(content);
   });

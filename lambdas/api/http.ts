@@ -86,6 +86,8 @@ export function json(status: number, body: unknown): ApiResult {
 /** The Lambda context as the TES operations see it: who calls, and (once known) which task. */
 export interface TesContext extends Context {
   caller: Caller;
+  /** False on a public operation nobody authenticated for (`caller` is then a placeholder). */
+  callerKnown?: boolean;
   /** Set by an operation once it knows the task id, for the logs and the audit line. */
   taskId?: string;
 }
@@ -157,7 +159,9 @@ export function apiHandler(
 function noteCaller(options: () => CallerOptions): middy.MiddlewareObj<ApiEvent, ApiResult, Error, TesContext> {
   return {
     before: (request) => {
-      request.context.caller = optionalCaller(request.event, options()) ?? { owner: 'anonymous', admin: false };
+      const caller = optionalCaller(request.event, options());
+      request.context.caller = caller ?? { owner: 'anonymous', admin: false };
+      request.context.callerKnown = caller !== undefined;
     },
   };
 }

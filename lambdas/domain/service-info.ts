@@ -16,11 +16,10 @@ export interface ServiceInfoConfig {
   /** When this deployment was created / last updated (RFC 3339). */
   createdAt?: string;
   updatedAt?: string;
-  /** Storage locations tasks can read from and write to, e.g. `s3://bucket/`. */
-  storage: string[];
 }
 
-export function serviceInfo(config: ServiceInfoConfig): TesServiceInfo {
+/** The document; `storage`: the locations the caller's tasks may use (their own prefix first). */
+export function serviceInfo(config: ServiceInfoConfig, storage: string[]): TesServiceInfo {
   return toSpecShape('tesServiceInfo', {
     id: config.id,
     name: config.name,
@@ -33,7 +32,7 @@ export function serviceInfo(config: ServiceInfoConfig): TesServiceInfo {
     updatedAt: config.updatedAt,
     environment: config.environment,
     version: config.version,
-    storage: config.storage,
+    storage,
     tesResources_backend_parameters: [...SUPPORTED_BACKEND_PARAMETERS],
   });
 }

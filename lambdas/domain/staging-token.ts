@@ -27,6 +27,19 @@ export class StagingTokens {
     return `${body}.${this.sign(body).toString('base64url')}`;
   }
 
+  /** An HMAC over `parts` for `purpose`: what the broker puts beside what it stores, to know it later. */
+  seal(purpose: string, parts: readonly (string | number)[]): string {
+    return createHmac('sha256', this.secret).update(`${purpose}:${JSON.stringify(parts)}`).digest('base64url');
+  }
+
+  /** Whether `seal` is this service's seal over `parts` for `purpose`. */
+  sealed(seal: unknown, purpose: string, parts: readonly (string | number)[]): boolean {
+    if (typeof seal !== 'string') return false;
+    const given = Buffer.from(seal, 'base64url');
+    const expected = Buffer.from(this.seal(purpose, parts), 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   /** The grant a token carries, or throws if it is forged, malformed or expired. */
   read(token: string, nowSeconds: number): StagingGrant {
     const [body, signature, extra] = token.split('.');

@@ -12,11 +12,15 @@ export interface OffloadedContent {
   /** Object-store key holding the content (UTF-8). */
   key: string;
   bytes: number;
+  /** Hex SHA-256 of the content: stage-in refuses anything else (absent on tasks stored before it was kept). */
+  sha256?: string;
 }
 
 export interface TaskRecord {
   id: string;
   owner: string;
+  /** The owner held the admin claim when creating it: storage rules for admins apply to its staging. */
+  admin?: boolean;
   state: TesState;
   /** Bumped on every write; conditional writes check it so a stale writer loses. */
   version: number;

@@ -9,7 +9,7 @@ const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 let dynamo: LocalDynamoDb;
 let client: DynamoDBClient;
 beforeEach(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startDynalite(credentials);
   client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials });
 });
 afterEach(async () => {

@@ -1,7 +1,8 @@
 /**
  * The local DynamoDB: dynalite (the real DynamoDB wire protocol) on loopback, backed by LevelDB
  * under the data directory, or in memory. The task table is created with the same keys and
- * indexes CDK declares (task-table.ts).
+ * indexes CDK declares (task-table.ts). dynalite checks no signature, so every request is checked
+ * here first (sigv4.ts, with the body's hash): only the holder of the stack's key gets in.
  */
 import {
   type AttributeValue,
@@ -18,19 +19,51 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { derivedIndexKeys, TASK_TABLE } from '../adapters/task-table.js';
 import type { TesState } from '../domain/tes.js';
 import { listen, closeServer } from './net.js';
+import { signatureProblem, type Credentials } from './sigv4.js';
 
 export interface LocalDynamoDb {
   endpoint: string;
   close(): Promise<void>;
 }
 
-/** Starts dynalite; `path` persists the data there, otherwise it lives in memory. */
-export async function startDynalite(path?: string): Promise<LocalDynamoDb> {
+/** DynamoDB takes requests of at most 16 MB. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/** The request again, with its body read: what dynalite's handler reads it from. */
+function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+  return Object.assign(Readable.from([body]), { method: req.method, url: req.url, headers: req.headers, httpVersion: req.httpVersion }) as unknown as IncomingMessage;
+}
+
+/** Starts dynalite; `path` persists the data there, otherwise it lives in memory. Only requests signed with `credentials` reach it. */
+export async function startDynalite(credentials: Credentials, path?: string): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
+  const [handle] = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const hash = createHash('sha256').update(body).digest('hex');
+      const problem = size > MAX_REQUEST_BYTES ? 'the request is larger than 16 MB' : signatureProblem({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers }, credentials, new Date(), hash);
+      if (problem !== undefined) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazon.coral.service#UnrecognizedClientException', message: problem }));
+        return;
+      }
+      (handle as RequestListener)(replay(req, body), res);
+    });
+  });
   await listen(server, 0);
   const { port } = server.address() as AddressInfo;
   return { endpoint: `http://127.0.0.1:${port}`, close: () => closeServer(server) };

@@ -189,7 +189,12 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
           }
         }
         const event = toApiEvent(request, body, routeKey, params);
-        if (verify !== undefined && protectedRoute) {
+        if (verify !== undefined && !protectedRoute) {
+          // A public route answers anyone; a valid token there still says who asks (service-info's storage).
+          const token = /^Bearer\s+(\S+)$/i.exec(event.headers['authorization'] ?? '')?.[1];
+          const claims = token === undefined ? undefined : await verify(token).catch(() => undefined);
+          if (claims !== undefined) event.requestContext.authorizer = { jwt: { claims: flattenClaims(claims), scopes: null } };
+        } else if (verify !== undefined) {
           const token = /^Bearer\s+(\S+)$/i.exec(event.headers['authorization'] ?? '')?.[1];
           if (token === undefined) {
             writeResult(response, unauthorized('a bearer token is required (npm run token -- <subject> prints one)'));

@@ -5,9 +5,8 @@
  *   TES_IN_MEMORY=1 keep everything in memory instead
  *   TES_AUTH=jwt    require bearer tokens from the local issuer (`npm run token -- <subject>`)
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { logger } from '../api/http.js';
-import { LOCAL_S3_CREDENTIALS } from './s3-local.js';
 import { DataDirInUseError } from './ownership.js';
 import { PortInUseError, startLocalStack } from './stack.js';
 
@@ -36,7 +35,7 @@ try {
   console.log(`TES 1.1 API listening on ${stack.url} (also at http://127.0.0.1:${stack.port}/v1)`);
   console.log(`  tasks:  ${dataDir === undefined ? 'in memory (TES_IN_MEMORY=1)' : `persisted under ${dataDir}`}`);
   console.log(
-    `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey})`,
+    `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${stack.s3.credentials.accessKeyId}, secret ${stack.s3.credentials.secretAccessKey}${dataDir === undefined ? '' : `, kept in ${join(dataDir, 's3-credentials.json')}`})`,
   );
   if (stack.issuer === undefined) console.log('  auth:   off; every task belongs to the local user');
   else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');

@@ -23,6 +23,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
 import { admissionFromEnv } from '../domain/admission.js';
+import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import { parseAdminClaim } from '../domain/caller.js';
 import { logger } from '../api/http.js';
 import type { Wiring } from '../api/wiring.js';
@@ -43,7 +44,8 @@ import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
 import { alive, claim, removeOrphans } from './ownership.js';
 import { ContainerSandbox } from './container-runtime.js';
-import { LOCAL_S3_CREDENTIALS, startS3rver } from './s3-local.js';
+import { localS3Credentials, startS3rver } from './s3-local.js';
+import type { Credentials } from './sigv4.js';
 
 export const LOCAL_OWNER = 'local';
 export const LOCAL_BUCKET = 'tes-local';
@@ -112,7 +114,8 @@ export interface LocalStack {
   /** Base URL of the TES API, e.g. http://127.0.0.1:8000/ga4gh/tes/v1 */
   url: string;
   port: number;
-  s3: { endpoint: string; bucket: string };
+  /** The local S3 and the only credentials it (and the local DynamoDB) accepts. */
+  s3: { endpoint: string; bucket: string; credentials: Credentials };
   /** The token issuer, when auth is `jwt`. */
   issuer?: LocalIssuer;
   /** The embedded DynamoDB's endpoint (table `tes-tasks`). */
@@ -169,7 +172,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const closedCleanly = options.dataDir === undefined ? undefined : join(options.dataDir, 'closed-cleanly');
     let indexesAgree = false;
     if (closedCleanly !== undefined) cleanups.push(async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
-    const dynamo = await startDynalite(options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'));
+    // One key for both stand-ins, readable only by whoever runs the stack: nobody else gets in.
+    const credentials = await localS3Credentials(options.dataDir);
+    const dynamo = await startDynalite(credentials, options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'));
     cleanups.push(() => dynamo.close());
 
     let s3Dir = options.dataDir === undefined ? undefined : join(options.dataDir, 's3');
@@ -178,13 +183,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => rm(tmp, { recursive: true, force: true }));
       s3Dir = tmp;
     }
-    const s3 = await startS3rver(s3Dir, LOCAL_BUCKET);
+    const s3 = await startS3rver(s3Dir, LOCAL_BUCKET, credentials);
     cleanups.push(() => s3.close());
 
     const aws: AwsConfig = {
       region: 'us-east-1',
       endpoints: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
-      credentials: LOCAL_S3_CREDENTIALS,
+      credentials,
     };
     const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials });
     const upgraded = await ensureTaskTable(dynamoClient, TABLE_NAME);
@@ -221,7 +226,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const capacity = localCapacity(options.env ?? {});
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
     const registry = new LocalTaskDefinitions();
-    const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock });
+    const storage = storagePolicyFromEnv(options.env ?? {}, LOCAL_BUCKET);
+    const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock, storage });
     // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
     const stagingServer = await startStagingServer(broker);
     cleanups.push(() => stagingServer.close());
@@ -265,10 +271,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ids: ulidIds,
       pageTokens: new PageTokens(await secret(options.dataDir, 'page-token.key')),
       admission: admissionFromEnv(options.env ?? {}),
-      serviceInfo: serviceInfoFromEnv(
-        { TES_SERVICE_ENVIRONMENT: 'local', ...(options.env ?? {}) },
-        [`s3://${LOCAL_BUCKET}/`],
-      ),
+      serviceInfo: serviceInfoFromEnv({ TES_SERVICE_ENVIRONMENT: 'local', ...(options.env ?? {}) }),
+      storage,
     };
     // Tasks the last run of the stack left unfinished: resume the queued ones, end the others.
     const reconciled = await reconcile({ store, workflow: deps.workflow, clock: systemClock }, { graceSeconds: 0 });
@@ -297,7 +301,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       url: `http://127.0.0.1:${port}/ga4gh/tes/v1`,
       port,
-      s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET },
+      s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET, credentials },
       dynamodbEndpoint: dynamo.endpoint,
       ...(issuer === undefined ? {} : { issuer }),
       deps,

@@ -12,6 +12,7 @@ declare module 'dynalite' {
 }
 
 declare module 's3rver' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
   import type { AddressInfo } from 'node:net';
   interface S3rverOptions {
     address?: string;
@@ -25,5 +26,18 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+    /** Creates the configured buckets (what run() does before it listens). */
+    configureBuckets(): Promise<void>;
+    /** The request handler, for a server of one's own. */
+    callback(): (req: IncomingMessage, res: ServerResponse) => void;
   }
+}
+
+declare module 's3rver/lib/models/account.js' {
+  interface Account {
+    createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+    revokeAccessKey(accessKeyId: string): void;
+  }
+  const AWSAccount: { DUMMY_ACCOUNT: Account };
+  export default AWSAccount;
 }

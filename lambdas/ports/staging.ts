@@ -17,7 +17,7 @@ export interface InputSource {
    * `external`: a URL the task named (http/https), fetched only from public addresses; otherwise
    * one the broker made.
    */
-  files: { relative: string; url: string; external?: boolean }[];
+  files: { relative: string; url: string; external?: boolean; sha256?: string }[];
 }
 
 export interface OutputSpec {
@@ -43,9 +43,10 @@ export interface StagingPlan {
   /**
    * The task's volumes travel between executors as an archive: each executor is its own Fargate
    * task with fresh volumes. One archive per mount, in mount order: `restore` (GETs) for every
-   * executor after the first, `save` (PUTs) for every executor before the last.
+   * executor after the first, `save` (PUTs) for every executor before the last. `restoreSha256`:
+   * what each archive must hash to, from the previous stage-out's sealed report.
    */
-  carry: { restore?: string[]; save?: string[] };
+  carry: { restore?: string[]; restoreSha256?: string[]; save?: string[] };
 }
 
 /** A file stage-out wants to upload: output `output`, at `relative` below it ('' for a FILE output). */
@@ -82,4 +83,8 @@ export interface StageReport {
   outputBytes?: number;
   /** Stage-out only: the executor's exit code as it saw it. */
   exitCode?: number;
+  /** Stage-out before another executor: the SHA-256 of each carried archive, in mount order. */
+  carry?: string[];
+  /** The broker's seal over `carry` (stage-out's claim is not trusted: the broker writes this). */
+  carrySeal?: string;
 }

@@ -6,14 +6,18 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create, extract } from 'tar';
-import { download, upload } from './transfer.js';
+import { checkSha256, download, sha256Of, upload } from './transfer.js';
 import type { VolumeFs } from './volume-fs.js';
 
 const KEPT_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
 
-/** Packs each mount into an archive in `scratchDir` and PUTs it to the URL in the same position. */
-export async function saveVolumes(mounts: readonly string[], fs: VolumeFs, scratchDir: string, urls: readonly string[]): Promise<void> {
+/**
+ * Packs each mount into an archive in `scratchDir` and PUTs it to the URL in the same position;
+ * returns each archive's SHA-256, which the broker seals so the next stage-in can check it.
+ */
+export async function saveVolumes(mounts: readonly string[], fs: VolumeFs, scratchDir: string, urls: readonly string[]): Promise<string[]> {
   await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  const hashes: string[] = [];
   for (const [index, mount] of mounts.entries()) {
     const archive = join(scratchDir, `carry-${index}.tar`);
     try {
@@ -27,20 +31,29 @@ export async function saveVolumes(mounts: readonly string[], fs: VolumeFs, scrat
         },
         ['.'],
       );
+      hashes.push(await sha256Of(archive));
       await upload(urls[index] as string, archive);
     } finally {
       await rm(archive, { force: true });
     }
   }
+  return hashes;
 }
 
-/** GETs each mount's archive and unpacks it into the (fresh) mount. */
-export async function restoreVolumes(mounts: readonly string[], fs: VolumeFs, scratchDir: string, urls: readonly string[]): Promise<void> {
+/** GETs each mount's archive, checks it is the one saved (its SHA-256), and unpacks it into the (fresh) mount. */
+export async function restoreVolumes(
+  mounts: readonly string[],
+  fs: VolumeFs,
+  scratchDir: string,
+  urls: readonly string[],
+  hashes: readonly string[],
+): Promise<void> {
   await mkdir(scratchDir, { recursive: true, mode: 0o700 });
   for (const [index, mount] of mounts.entries()) {
     const archive = join(scratchDir, `restore-${index}.tar`);
     try {
       await download(urls[index] as string, archive, 0o600);
+      await checkSha256(archive, hashes[index] as string, `the archive of ${mount}`);
       await extract({
         file: archive,
         cwd: await fs.mkdirs(mount),

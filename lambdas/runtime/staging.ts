@@ -12,7 +12,7 @@ import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadReque
 import { restoreVolumes, saveVolumes } from './carry.js';
 import { globToRegExp, hasWildcard } from './glob.js';
 import { parseAllowance, type AddressAllowance } from './public-fetch.js';
-import { download, upload } from './transfer.js';
+import { checkSha256, download, upload } from './transfer.js';
 import type { VolumeFs } from './volume-fs.js';
 
 export interface StageContext {
@@ -67,7 +67,7 @@ export async function stageIn(ctx: StageContext): Promise<StageReport> {
     for (const dir of plan.mounts) await fs.mkdirs(dir);
     if (plan.carry.restore !== undefined) {
       try {
-        await restoreVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.restore);
+        await restoreVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.restore, plan.carry.restoreSha256 ?? []);
       } catch (error) {
         return { ok: false, error: `the volumes executor ${plan.executorIndex - 1} left could not be restored: ${message(error)}`, warnings };
       }
@@ -82,7 +82,9 @@ export async function stageIn(ctx: StageContext): Promise<StageReport> {
         for (const file of input.files) {
           const target = file.relative === '' ? input.path : `${input.path.replace(/\/+$/, '')}/${file.relative}`;
           await fs.mkdirs(parent(target));
-          await download(file.url, await fs.resolve(target), 0o644, ctx.maxBytes, file.external === true ? { allowance: ctx.httpAllowance ?? NO_ALLOWANCE } : undefined);
+          const at = await fs.resolve(target);
+          await download(file.url, at, 0o644, ctx.maxBytes, file.external === true ? { allowance: ctx.httpAllowance ?? NO_ALLOWANCE } : undefined);
+          if (file.sha256 !== undefined) await checkSha256(at, file.sha256, 'the content');
         }
       } catch (error) {
         return { ok: false, error: `inputs[${input.index}] (${input.source}) could not be staged: ${message(error)}`, warnings };
@@ -139,8 +141,8 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
       if (ctx.maxBytes !== undefined && total > ctx.maxBytes) {
         return { ok: false, error: `the volumes hold files of ${total} bytes, more than the task's disk (${ctx.maxBytes} bytes; a sparse file?): nothing was saved for executor ${plan.executorIndex + 1}`, warnings, exitCode };
       }
-      await saveVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.save);
-      return { ok: true, warnings, outputs: [], exitCode };
+      const carry = await saveVolumes(plan.mounts, fs, ctx.scratchDir, plan.carry.save);
+      return { ok: true, warnings, outputs: [], exitCode, carry };
     } catch (error) {
       return { ok: false, error: `the volumes could not be saved for executor ${plan.executorIndex + 1}: ${message(error)}`, warnings, exitCode };
     }

@@ -1,4 +1,5 @@
 /** Streaming HTTP transfers for staging: nothing is held whole in memory, whatever the file size. */
+import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -80,4 +81,19 @@ export async function upload(url: string, path: string): Promise<number> {
     createReadStream(path, { flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string }).on('error', reject).pipe(req);
   });
   return size;
+}
+
+/** The hex SHA-256 of the file at `path` (never through a symbolic link). */
+export async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path, { flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string }), hash);
+  return hash.digest('hex');
+}
+
+export class IntegrityError extends Error {}
+
+/** Throws unless the file at `path` has the hex SHA-256 `expected`: what the service stored was changed. */
+export async function checkSha256(path: string, expected: string, what: string): Promise<void> {
+  const actual = await sha256Of(path);
+  if (actual !== expected) throw new IntegrityError(`${what} is not what the service stored (SHA-256 ${actual}, expected ${expected}); it was changed and is not used`);
 }

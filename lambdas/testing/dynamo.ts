@@ -13,7 +13,7 @@ export interface TestTable {
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export async function startTestTable(tableName = 'tes-test'): Promise<TestTable> {
-  const dynamo = await startDynalite();
+  const dynamo = await startDynalite(credentials);
   const aws = { region: 'us-east-1', endpoints: { dynamodb: dynamo.endpoint }, credentials };
   await ensureTaskTable(new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials }), tableName);
   return { store: new DynamoDbTaskStore(dynamoDbDocumentClient(aws), tableName), endpoint: dynamo.endpoint, close: () => dynamo.close() };

@@ -1,14 +1,18 @@
 /**
- * CreateTask. Primary course: accept the document (or 400 with every problem), move large
+ * CreateTask. Primary course: accept the document (or 400 with every problem, including any URL
+ * outside the caller's storage scopes), move large
  * `content` inputs to the object store, store the task QUEUED for its owner, start its workflow.
  * If the workflow cannot be started the task ends SYSTEM_ERROR with the reason in its system logs,
  * so nothing is left QUEUED forever.
  */
-import { BadRequestError } from '../domain/errors.js';
+import { createHash } from 'node:crypto';
+import type { Caller } from '../domain/caller.js';
+import { BadRequestError, InvalidTaskError } from '../domain/errors.js';
+import { scopesOf, storageProblems } from '../domain/storage-policy.js';
 import { acceptTaskRequest } from '../domain/task-request.js';
 import { OFFLOAD_CONTENT_BYTES, type OffloadedContent, type TaskRecord } from '../domain/task-record.js';
 import type { TesCreateTaskResponse, TesTask, TesTaskLog } from '../domain/tes.js';
-import type { TesDeps } from './deps.js';
+import { storagePolicyOf, type TesDeps } from './deps.js';
 import { endWithSystemError } from './transitions.js';
 
 /** What a DynamoDB item may hold of the task document once large content is moved out. */
@@ -27,14 +31,20 @@ async function offloadContent(deps: TesDeps, id: string, task: TesTask): Promise
     if (bytes < OFFLOAD_CONTENT_BYTES) continue;
     const key = contentKey(id, index);
     await deps.objects.put(key, input.content);
+    // Stage-in checks what it fetched against this hash: a changed object fails the task, never runs.
+    const sha256 = createHash('sha256').update(input.content, 'utf8').digest('hex');
     delete input.content;
-    offloaded.push({ input: index, key, bytes });
+    offloaded.push({ input: index, key, bytes, sha256 });
   }
   return offloaded;
 }
 
-export async function createTask(deps: TesDeps, owner: string, body: unknown): Promise<TesCreateTaskResponse> {
+export async function createTask(deps: TesDeps, caller: Caller, body: unknown): Promise<TesCreateTaskResponse> {
   const { task, warnings } = acceptTaskRequest(body, deps.admission);
+  // Every URL the task names must lie in its owner's storage scopes (the broker checks again at run time).
+  const policy = storagePolicyOf(deps);
+  const refused = storageProblems(task, policy, scopesOf(policy, caller));
+  if (refused.length > 0) throw new InvalidTaskError(refused);
   await deps.workflow.ensureReady?.();
   const now = deps.clock.now();
   const id = deps.ids.next(now);
@@ -49,7 +59,8 @@ export async function createTask(deps: TesDeps, owner: string, body: unknown): P
   const logs: TesTaskLog[] = warnings.length === 0 ? [] : [{ logs: [], outputs: [], system_logs: warnings }];
   const record: TaskRecord = {
     id,
-    owner,
+    owner: caller.owner,
+    ...(caller.admin ? { admin: true } : {}),
     state: 'QUEUED',
     version: 1,
     creationTime: now.toISOString(),

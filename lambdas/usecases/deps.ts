@@ -1,6 +1,7 @@
 import type { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import type { AdmissionPolicy } from '../domain/admission.js';
+import { storagePolicyFromEnv, type StoragePolicy } from '../domain/storage-policy.js';
 import type { Clock } from '../ports/clock.js';
 import type { Ids } from '../ports/ids.js';
 import type { LogStore } from '../ports/log-store.js';
@@ -19,6 +20,13 @@ export interface TesDeps {
   serviceInfo: ServiceInfoConfig;
   /** What the operator admits beyond the spec (default: any image). */
   admission?: AdmissionPolicy;
+  /** What each caller's tasks may read and write (default: their own prefix of the service bucket). */
+  storage?: StoragePolicy;
   /** Executors' stdout/stderr, for the FULL view of a running task. */
   logs?: LogStore;
+}
+
+/** The storage policy in force: the configured one, or each user's own prefix of the service bucket only. */
+export function storagePolicyOf(deps: Pick<TesDeps, 'storage' | 'objects'>): StoragePolicy {
+  return deps.storage ?? storagePolicyFromEnv({}, deps.objects.bucket);
 }

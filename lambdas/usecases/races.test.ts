@@ -46,7 +46,7 @@ function apiDeps(store: TaskStore): TesDeps {
     clock: { now: () => new Date() },
     ids: { next: () => 'unused' },
     pageTokens: new PageTokens(Buffer.alloc(32, 1)),
-    serviceInfo: { id: 'x', name: 'x', organization: { name: 'o', url: 'https://o' }, version: '1', storage: [] },
+    serviceInfo: { id: 'x', name: 'x', organization: { name: 'o', url: 'https://o' }, version: '1' },
   };
 }
 

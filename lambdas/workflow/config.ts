@@ -11,6 +11,7 @@
  * | TES_CLUSTER_ARN, TES_SUBNETS, TES_SECURITY_GROUPS | where executors run (comma-separated lists) |
  * | TES_SPOT_ALLOWED | `true` lets `preemptible` tasks use Fargate Spot |
  * | TES_BROKER_URL | where stage-in/stage-out reach the staging broker |
+ * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy the broker enforces (lambdas/domain/storage-policy.ts) |
  * | TES_STATE_MACHINE_ARN | the workflow (for the reconciler) |
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -25,6 +26,7 @@ import { stopEcsTasks, StepFunctionsWorkflow } from '../adapters/step-functions-
 import { systemClock } from '../adapters/system-clock.js';
 import { parseAllowance } from '../runtime/public-fetch.js';
 import { StagingTokens } from '../domain/staging-token.js';
+import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import type { WorkflowDeps } from './deps.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -96,7 +98,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
   const stateMachineArn = env['TES_STATE_MACHINE_ARN'];
   return {
     deps,
-    broker: new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock }),
+    broker: new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock, storage: storagePolicyFromEnv(env, bucket) }),
     workflow: stateMachineArn ? new StepFunctionsWorkflow(stepFunctionsClient(aws), stateMachineArn) : undefined,
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * The local stand-ins admit only the holder of the stack's key: s3rver and dynalite check no
+ * signature themselves, so what runs in front of them does (sigv4.ts). Each case is what another
+ * local account, or a task holding one presigned URL, would try.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynalite, type LocalDynamoDb } from './dynamodb-local.js';
+import { localS3Credentials, startS3rver, type LocalS3 } from './s3-local.js';
+
+let dir: string;
+let s3: LocalS3;
+let dynamo: LocalDynamoDb;
+let good: S3Client;
+const BUCKET = 'tes-local';
+
+const client = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+  new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials });
+
+/** A raw request, exactly as written (no client normalizes the path). */
+function raw(method: string, path: string, body = ''): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(s3.endpoint);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, method, path, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tes-stand-ins-'));
+  const credentials = await localS3Credentials(dir);
+  s3 = await startS3rver(join(dir, 's3'), BUCKET, credentials);
+  dynamo = await startDynalite(credentials);
+  good = client(credentials);
+  await good.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'users/bob/secret.txt', Body: 'bob only' }));
+});
+afterAll(async () => {
+  await s3.close();
+  await dynamo.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the local S3', () => {
+  it("keeps its key in the data directory, readable by the stack's user only, and the same across restarts", async () => {
+    expect((await stat(join(dir, 's3-credentials.json'))).mode & 0o777).toBe(0o600);
+    const again = await localS3Credentials(dir);
+    expect([again.accessKeyId, again.secretAccessKey]).toEqual([s3.credentials.accessKeyId, s3.credentials.secretAccessKey]);
+    expect(s3.credentials.secretAccessKey.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('serves a client signing with the stack’s key', async () => {
+    const out = await good.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'users/bob/secret.txt' }));
+    expect(await out.Body?.transformToString()).toBe('bob only');
+  });
+
+  it('refuses the old fixed key, a guessed secret, and unsigned requests', async () => {
+    for (const credentials of [{ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, { ...s3.credentials, secretAccessKey: 'guess' }]) {
+      await expect(client(credentials).send(new GetObjectCommand({ Bucket: BUCKET, Key: 'users/bob/secret.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+      await expect(client(credentials).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'users/bob/secret.txt', Body: 'overwritten' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    }
+    expect(await raw('GET', `/${BUCKET}/users/bob/secret.txt`)).toMatchObject({ status: 403, text: expect.stringContaining('not signed') });
+    expect((await raw('GET', `/${BUCKET}?list-type=2`)).status).toBe(403);
+    expect((await raw('PUT', `/${BUCKET}/users/bob/secret.txt`, 'overwritten')).status).toBe(403);
+    const out = await good.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'users/bob/secret.txt' }));
+    expect(await out.Body?.transformToString()).toBe('bob only');
+  });
+
+  it('honours a presigned URL only for its own key and method, and only until it expires', async () => {
+    const url = await getSignedUrl(good, new GetObjectCommand({ Bucket: BUCKET, Key: 'users/alice/mine.txt' }), { expiresIn: 300 });
+    await good.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'users/alice/mine.txt', Body: 'alice' }));
+    expect(await (await fetch(url)).text()).toBe('alice');
+    const other = url.replace('/users/alice/mine.txt', '/users/bob/secret.txt');
+    expect((await fetch(other)).status).toBe(403);
+    expect((await fetch(url, { method: 'PUT', body: 'x' })).status).toBe(403);
+    const listing = url.replace('/users/alice/mine.txt', '').replace('?', '?list-type=2&');
+    expect((await fetch(listing)).status).toBe(403);
+    const expired = await getSignedUrl(good, new GetObjectCommand({ Bucket: BUCKET, Key: 'users/alice/mine.txt' }), { expiresIn: 60, signingDate: new Date(Date.now() - 3600_000) });
+    expect(await (await fetch(expired)).text()).toContain('expired');
+    const put = await getSignedUrl(good, new PutObjectCommand({ Bucket: BUCKET, Key: 'users/alice/new.txt' }), { expiresIn: 300 });
+    expect((await fetch(put, { method: 'PUT', body: 'new' })).status).toBe(200);
+    expect((await fetch(put.replace('/users/alice/new.txt', '/users/bob/secret.txt'), { method: 'PUT', body: 'overwritten' })).status).toBe(403);
+  });
+
+  it("refuses keys with '.' or '..' segments in any spelling, so nothing is written outside its directory", async () => {
+    const before = await readdir(dir);
+    for (const key of ['../escaped', '..%2Fescaped', '%2e%2e%2Fescaped', 'users/%2E%2E/%2E%2E/../escaped', 'a/%2e/b']) {
+      const reply = await raw('PUT', `/${BUCKET}/${key}`, 'x');
+      expect(reply.status, key).toBe(400);
+    }
+    expect((await raw('PUT', '/../escaped', 'x')).status).toBe(400);
+    await expect(good.send(new PutObjectCommand({ Bucket: BUCKET, Key: '../../escaped', Body: 'x' }))).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(before);
+    expect(await readdir(join(dir, 's3'))).toEqual([BUCKET]);
+  });
+});
+
+describe('the local DynamoDB', () => {
+  it('answers only requests signed with the stack’s key: another account reads no task', async () => {
+    const mine = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: s3.credentials });
+    expect((await mine.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+    const theirs = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    await expect(theirs.send(new ListTablesCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    const unsigned = await fetch(dynamo.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.ListTables' }, body: '{}' });
+    expect(unsigned.status).toBe(400);
+    expect(await unsigned.text()).toContain('not signed');
+  });
+});
