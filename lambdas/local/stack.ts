@@ -165,6 +165,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     if (options.dataDir !== undefined) {
       await mkdir(join(options.dataDir, 's3'), { recursive: true, mode: 0o700 });
+      // Tasks, objects and the stand-ins' key: the user who runs the stack, and nobody else, reads them.
+      await chmod(options.dataDir, 0o700);
       cleanups.push(await claim(options.dataDir));
     }
     // Written once everything has closed (the first cleanup runs last): its absence at start means
