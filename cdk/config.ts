@@ -5,6 +5,7 @@
 import { ADMISSION_SETTINGS, admissionFromEnv } from '../lambdas/domain/admission.js';
 import { DEFAULT_ADMIN_CLAIM, parseAdminClaim } from '../lambdas/domain/caller.js';
 import { parseAllowance } from '../lambdas/runtime/public-fetch.js';
+import { STORAGE_SETTINGS, storagePolicyFromEnv, type StorageRule } from '../lambdas/domain/storage-policy.js';
 
 /** With Cognito, admins are the members of this user pool group. */
 export const ADMIN_GROUP = 'tes-admins';
@@ -31,8 +32,10 @@ export interface TesConfig {
   executorEgress: ExecutorEgress;
   /** Whether `preemptible` tasks may run on Fargate Spot. */
   spotAllowed: boolean;
-  /** Buckets tasks may read inputs from and write outputs to, besides the service bucket. */
-  dataBuckets: string[];
+  /** The storage policy as the functions' environment (TES_STORAGE_RULES, TES_HTTP_INPUTS). */
+  storage: Record<string, string>;
+  /** The operator's storage rules, parsed: what the broker's role and the S3 endpoint admit. */
+  storageRules: StorageRule[];
   /** Non-public hosts and CIDRs http(s) inputs may be fetched from (TES_HTTP_INPUT_ALLOW); empty: public addresses only. */
   httpInputAllow: string;
   logRetentionDays: number;
@@ -77,6 +80,34 @@ function admissionEnvironment(context: Context): Record<string, string> {
   return environment;
 }
 
+/**
+ * The context keys storageRules and httpInputs as the functions' variables, checked by the same
+ * parser they use. `dataBuckets` (whole buckets for everyone) is gone: a rule says which prefix,
+ * whose, and whether to write.
+ */
+function storageEnvironment(context: Context): { storage: Record<string, string>; storageRules: StorageRule[] } {
+  if (context('dataBuckets') !== undefined) {
+    throw new Error('context dataBuckets is replaced by storageRules: s3://<bucket>/{owner}/=readwrite gives each user a prefix there, s3://<bucket>/=read shares a bucket read-only');
+  }
+  const storage: Record<string, string> = {};
+  const rules = context(STORAGE_SETTINGS.storage_rules.context);
+  if (Array.isArray(rules)) storage[STORAGE_SETTINGS.storage_rules.env] = rules.map((rule) => (typeof rule === 'string' ? rule : JSON.stringify(rule))).join(',');
+  else if (typeof rules === 'string' && rules !== '') storage[STORAGE_SETTINGS.storage_rules.env] = rules;
+  else if (rules !== undefined) throw new Error('context storageRules must be a string or a list of strings (s3://bucket/prefix/=read or =readwrite)');
+  const http = context(STORAGE_SETTINGS.http_inputs.context);
+  if (typeof http === 'boolean') storage[STORAGE_SETTINGS.http_inputs.env] = http ? 'on' : 'off';
+  else if (typeof http === 'string' && http !== '') storage[STORAGE_SETTINGS.http_inputs.env] = http;
+  else if (http !== undefined) throw new Error('context httpInputs must be on or off');
+  try {
+    // The service bucket's name is not known at synth; the functions refuse a rule naming it when they start.
+    return { storage, storageRules: storagePolicyFromEnv(storage, '').rules };
+  } catch (error) {
+    const message = (error as Error).message;
+    const setting = Object.values(STORAGE_SETTINGS).find((s) => message.startsWith(s.env));
+    throw new Error(setting === undefined ? message : `context ${setting.context}${message.slice(setting.env.length)}`, { cause: error });
+  }
+}
+
 /** The context key httpInputAllow, checked by the parser stage-in uses (a bad value fails synth). */
 function httpInputAllow(value: unknown): string {
   if (value !== undefined && typeof value !== 'string') throw new Error('context httpInputAllow must be a comma-separated string of hosts and CIDRs');
@@ -105,7 +136,7 @@ export function readConfig(context: Context): TesConfig {
     adminClaim: 'none',
     executorEgress: egress,
     spotAllowed: bool(context('spotAllowed'), true),
-    dataBuckets: list(context('dataBuckets')),
+    ...storageEnvironment(context),
     httpInputAllow: httpInputAllow(context('httpInputAllow')),
     logRetentionDays: Number(context('logRetentionDays') ?? 90),
     taskDataRetentionDays: Number(context('taskDataRetentionDays') ?? 30),

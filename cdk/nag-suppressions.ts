@@ -35,13 +35,18 @@ export function suppressWithReasons(stateful: Stack, service: Stack): void {
     },
     {
       id: 'AwsSolutions-IAM5',
+      reason: "Users' own prefixes (users/<owner key>/) are named by the users' tasks; the broker checks each key against its task owner's prefix before it signs.",
+      appliesTo: [regex('^Resource::<ServiceBucket.*\\.Arn>\\/users\\/\\*$'), regex('^Resource::.*ServiceBucket.*users\\/\\*$')],
+    },
+    {
+      id: 'AwsSolutions-IAM5',
       reason: 'Executor task definitions are registered at run time (one per image and layout, family tes-<hash>), and the tasks run from them are only known once started.',
       appliesTo: [regex('^Resource::arn:(aws|<AWS::Partition>):ecs:.*:task-definition\\/tes-\\*$'), regex('^Resource::arn:(aws|<AWS::Partition>):ecs:.*:task\\/.*\\/\\*$')],
     },
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'Executor images are the users’ choice: the execution role may pull from any repository of this account (and nothing else).',
-      appliesTo: [regex('^Resource::arn:aws:ecr:.*:repository\\/\\*$')],
+      reason: 'Executor images are the users’ choice within the admission allowlist: the execution role may pull from the repositories it names in ECR (any of this account without one), and nothing else.',
+      appliesTo: [regex('^Resource::arn:aws:ecr:.*:repository\\/.*\\*$')],
     },
     {
       id: 'AwsSolutions-IAM5',
@@ -55,8 +60,8 @@ export function suppressWithReasons(stateful: Stack, service: Stack): void {
     },
     {
       id: 'AwsSolutions-IAM5',
-      reason: 'Objects of the operator-configured data buckets are the tasks’ inputs and outputs, named by the users.',
-      appliesTo: [regex('^Resource::arn:aws:s3:::[^/]+\\/\\*$')],
+      reason: 'Objects under the prefixes of the operator’s storage rules are the tasks’ inputs and outputs, named by the users; the broker checks each key against its task owner’s scopes.',
+      appliesTo: [regex('^Resource::arn:aws:s3:::[^/]+\\/.*\\*$')],
     },
     {
       id: 'AwsSolutions-APIG4',

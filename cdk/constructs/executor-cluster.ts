@@ -13,7 +13,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { TesConfig } from '../config.js';
+import { admissionFromEnv } from '../../lambdas/domain/admission.js';
 import { REPO_ROOT } from './functions.js';
+import { ecrRepositoryArns } from './storage-access.js';
 
 export interface ExecutorClusterProps {
   config: TesConfig;
@@ -29,6 +31,7 @@ export class ExecutorCluster extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly runtimeImage: ecrAssets.DockerImageAsset;
   readonly brokerEndpoint: ec2.InterfaceVpcEndpoint;
+  readonly s3Endpoint: ec2.GatewayVpcEndpoint;
   readonly subnets: ec2.ISubnet[];
 
   constructor(scope: Construct, id: string, props: ExecutorClusterProps) {
@@ -68,14 +71,16 @@ export class ExecutorCluster extends Construct {
     endpointSecurityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(443), 'executor tasks');
 
     const region = Stack.of(this).region;
-    const s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
-    // Only this stack's bucket, the configured data buckets, and ECR's image-layer bucket.
-    const buckets = [props.bucket.bucketArn, ...config.dataBuckets.map((b) => `arn:aws:s3:::${b}`), `arn:aws:s3:::prod-${region}-starport-layer-bucket`];
-    s3Endpoint.addToPolicy(
+    const account = Stack.of(this).account;
+    this.s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    // ECR's image layers, fetched through URLs ECR signs. The staging broker adds the prefixes the
+    // storage policy allows, for its own role only (task-workflow.ts): no other credentials a task
+    // might bring reach any bucket through this endpoint.
+    this.s3Endpoint.addToPolicy(
       new iam.PolicyStatement({
         principals: [new iam.AnyPrincipal()],
-        actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket'],
-        resources: buckets.flatMap((arn) => [arn, `${arn}/*`]),
+        actions: ['s3:GetObject'],
+        resources: [`arn:aws:s3:::prod-${region}-starport-layer-bucket/*`],
       }),
     );
     if (!internet) {
@@ -87,9 +92,10 @@ export class ExecutorCluster extends Construct {
     }
     const interfaceEndpoint = (name: string, service: ec2.InterfaceVpcEndpointAwsService) =>
       this.vpc.addInterfaceEndpoint(name, { service, securityGroups: [endpointSecurityGroup], privateDnsEnabled: true, open: false });
-    interfaceEndpoint('EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR);
-    interfaceEndpoint('EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER);
-    interfaceEndpoint('Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS);
+    const ecrApi = interfaceEndpoint('EcrApi', ec2.InterfaceVpcEndpointAwsService.ECR);
+    const ecrDocker = interfaceEndpoint('EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER);
+    const logsEndpoint = interfaceEndpoint('Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS);
+    // Its policy (execute-api:Invoke on the broker's API only) is added where the API is made.
     this.brokerEndpoint = interfaceEndpoint('StagingBroker', ec2.InterfaceVpcEndpointAwsService.APIGATEWAY);
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
@@ -105,21 +111,30 @@ export class ExecutorCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Pulls executor and runtime images and writes their logs; never visible inside the containers',
     });
-    this.executionRole.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
-    this.executionRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-        resources: [`arn:aws:ecr:${region}:${Stack.of(this).account}:repository/*`],
-      }),
-    );
-    this.logGroup.grantWrite(this.executionRole);
-
     this.runtimeImage = new ecrAssets.DockerImageAsset(this, 'RuntimeImage', {
       directory: REPO_ROOT,
       file: 'lambdas/runtime/Dockerfile',
       platform: ecrAssets.Platform.LINUX_ARM64,
       exclude: ['node_modules', 'cdk.out', '.venv', '.tes-data', '.git', 'coverage'],
     });
-    this.runtimeImage.repository.grantPull(this.executionRole);
+    // Images only from the repositories the admission allowlist names (and the runtime image's):
+    // the execution role, and the ECR endpoints for anyone, allow no other pull.
+    const repositories = [...ecrRepositoryArns(admissionFromEnv(config.admission).allowedImagePrefixes, region, account), this.runtimeImage.repository.repositoryArn];
+    const pull = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'];
+    this.executionRole.addToPolicy(new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+    this.executionRole.addToPolicy(new iam.PolicyStatement({ actions: pull, resources: repositories }));
+    this.logGroup.grantWrite(this.executionRole);
+    for (const endpoint of [ecrApi, ecrDocker]) {
+      endpoint.addToPolicy(new iam.PolicyStatement({ principals: [this.executionRole], actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+      endpoint.addToPolicy(new iam.PolicyStatement({ principals: [this.executionRole], actions: pull, resources: repositories }));
+    }
+    // Logs only into this stack's executor log group.
+    logsEndpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [this.executionRole],
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:*`],
+      }),
+    );
   }
 }

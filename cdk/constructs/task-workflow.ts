@@ -15,11 +15,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { STAGING_RUNS_ATTRIBUTE } from '../../lambdas/adapters/dynamodb-task-store.js';
 import { TASK_TABLE } from '../../lambdas/adapters/task-table.js';
 import { DEFINITION_FILE } from '../../statemachine/definition.js';
 import type { TesConfig } from '../config.js';
 import type { ExecutorCluster } from './executor-cluster.js';
 import { allow, tesFunction } from './functions.js';
+import { storageAccess } from './storage-access.js';
 
 export interface TaskWorkflowProps {
   config: TesConfig;
@@ -42,14 +44,16 @@ export class TaskWorkflow extends Construct {
 
     this.brokerApi = new apigw.RestApi(this, 'StagingBroker', {
       description: 'Staging broker: trades a run’s staging token for URLs limited to that task',
-      endpointConfiguration: { types: [apigw.EndpointType.PRIVATE], vpcEndpoints: [executors.brokerEndpoint] },
+      // Reached through the VPC's execute-api endpoint (private DNS), whose policy names this API
+      // alone; naming the endpoint here as well would make the two depend on each other.
+      endpointConfiguration: { types: [apigw.EndpointType.PRIVATE] },
       policy: new iam.PolicyDocument({
         statements: [
           new iam.PolicyStatement({
             principals: [new iam.AnyPrincipal()],
             actions: ['execute-api:Invoke'],
             resources: ['execute-api:/*'],
-            conditions: { StringEquals: { 'aws:SourceVpce': executors.brokerEndpoint.vpcEndpointId } },
+            conditions: { StringEquals: { 'aws:SourceVpc': executors.vpc.vpcId } },
           }),
         ],
       }),
@@ -64,10 +68,18 @@ export class TaskWorkflow extends Construct {
       cloudWatchRole: false,
     });
 
+    // The broker's endpoint lets executors' tasks invoke this API and nothing else.
+    executors.brokerEndpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [stack.formatArn({ service: 'execute-api', resource: this.brokerApi.restApiId, resourceName: '*' })],
+      }),
+    );
+
     const environment = {
       TES_TABLE_NAME: table.tableName,
       TES_BUCKET: bucket.bucketName,
-      TES_STAGING_SECRET: props.stagingSecret.secretValue.unsafeUnwrap(),
       TES_RUNTIME_IMAGE: executors.runtimeImage.imageUri,
       TES_EXECUTOR_USER: config.executorUser,
       TES_EXECUTION_ROLE_ARN: executors.executionRole.roleArn,
@@ -84,6 +96,9 @@ export class TaskWorkflow extends Construct {
       return created;
     };
     const prepare = fn('Prepare', 'prepareHandler', undefined, Duration.minutes(5));
+    // The staging key signs tickets (Prepare, and Record for a Spot retry) and checks them (the broker): no other function holds it.
+    const stagingSecret = props.stagingSecret.secretValue.unsafeUnwrap();
+    prepare.addEnvironment('TES_STAGING_SECRET', stagingSecret);
     prepare.addEnvironment('TES_BROKER_URL', `${this.brokerApi.url}staging`);
     if (config.httpInputAllow !== '') prepare.addEnvironment('TES_HTTP_INPUT_ALLOW', config.httpInputAllow);
     const record = fn('Record', 'recordHandler');
@@ -92,17 +107,36 @@ export class TaskWorkflow extends Construct {
     const ecsEvents = fn('EcsEvents', 'ecsEventHandler');
     const reconciler = fn('Reconciler', 'reconcileHandler', undefined, Duration.minutes(5));
     const broker = fn('Broker', 'handler', 'lambdas/workflow/broker-lambda.ts');
+    broker.addEnvironment('TES_STAGING_SECRET', stagingSecret);
+    record.addEnvironment('TES_STAGING_SECRET', stagingSecret);
+    for (const [name, value] of Object.entries(config.storage)) broker.addEnvironment(name, value);
 
     // Each function gets exactly what it uses: items by key, never the whole table or bucket.
     for (const f of [prepare, record, finalize, recordFailure, ecsEvents, reconciler]) allow(f, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table.tableArn]);
     allow(broker, ['dynamodb:GetItem'], [table.tableArn]);
+    // Trading a ticket notes its run on the task item, and the broker may write that attribute alone.
+    broker.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', STAGING_RUNS_ATTRIBUTE] } },
+      }),
+    );
     allow(reconciler, ['dynamodb:Query'], [`${table.tableArn}/index/${TASK_TABLE.indexes.active.name}`]);
     allow(record, ['s3:GetObject'], [bucket.arnForObjects('tasks/*')]);
-    allow(broker, ['s3:GetObject', 's3:PutObject'], [bucket.arnForObjects('tasks/*')]);
-    for (const data of config.dataBuckets) {
-      allow(broker, ['s3:GetObject', 's3:PutObject'], [`arn:aws:s3:::${data}/*`]);
-      allow(broker, ['s3:ListBucket'], [`arn:aws:s3:::${data}`]);
+    // The broker signs URLs with its own role: exactly the prefixes the storage policy can allow
+    // (users' own prefixes, the service's objects, each rule's prefix), and the S3 endpoint admits
+    // those objects for this role only (staging only GETs and PUTs presigned URLs; the broker lists). Whose prefix a task may use is the broker's check, key by key.
+    const access = storageAccess(config.storageRules, bucket.bucketArn);
+    allow(broker, ['s3:GetObject'], access.read);
+    allow(broker, ['s3:PutObject'], access.write);
+    for (const listed of access.list) {
+      broker.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [listed.bucketArn], conditions: { StringLike: { 's3:prefix': listed.prefixes } } }));
     }
+    const brokerRole = broker.role as iam.IRole;
+    executors.s3Endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(brokerRole.roleArn)], actions: ['s3:GetObject'], resources: access.read }));
+    executors.s3Endpoint.addToPolicy(new iam.PolicyStatement({ principals: [new iam.ArnPrincipal(brokerRole.roleArn)], actions: ['s3:PutObject'], resources: access.write }));
+
     executors.logGroup.grant(record, 'logs:GetLogEvents');
     // A task past its max_runtime_seconds: RecordFailure stops its Fargate task (the .sync state's timeout may not).
     allow(recordFailure, ['ecs:StopTask'], [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${executors.cluster.clusterName}/*` })]);

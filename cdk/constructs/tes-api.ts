@@ -46,11 +46,10 @@ export class TesApi extends Construct {
       TES_BUCKET: bucket.bucketName,
       TES_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
       TES_CLUSTER_ARN: props.cluster.clusterArn,
-      TES_PAGE_TOKEN_SECRET: props.pageTokenSecret.secretValue.unsafeUnwrap(),
       TES_SERVICE_ENVIRONMENT: 'prod',
       POWERTOOLS_SERVICE_NAME: 'tes-api',
     };
-    Object.assign(environment, config.admission);
+    Object.assign(environment, config.admission, config.storage);
     environment['TES_ADMIN_CLAIM'] = config.adminClaim;
     if (config.auth === 'none') {
       environment['TES_ANONYMOUS_OWNER'] = 'anonymous';
@@ -58,6 +57,8 @@ export class TesApi extends Construct {
     }
 
     let authorizer: apigwv2.IHttpRouteAuthorizer | undefined;
+    /** What GetServiceInfo checks a bearer token against itself (its route has no authorizer). */
+    let publicTokens: { TES_JWT_ISSUER: string; TES_JWT_AUDIENCE: string } | undefined;
     if (config.auth === 'cognito') {
       const pool = new cognito.UserPool(this, 'Users', {
         selfSignUpEnabled: false,
@@ -75,10 +76,12 @@ export class TesApi extends Construct {
       new cognito.CfnUserPoolGroup(this, 'Admins', { userPoolId: pool.userPoolId, groupName: ADMIN_GROUP, description: "Sees and cancels every user's tasks" });
       (this as { userPoolClient?: cognito.UserPoolClient }).userPoolClient = client;
       authorizer = new HttpUserPoolAuthorizer('Jwt', pool, { userPoolClients: [client] });
+      publicTokens = { TES_JWT_ISSUER: `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`, TES_JWT_AUDIENCE: client.userPoolClientId };
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     } else if (config.auth === 'oidc') {
       authorizer = new HttpJwtAuthorizer('Jwt', config.oidcIssuer as string, { jwtAudience: config.oidcAudience as string[] });
+      publicTokens = { TES_JWT_ISSUER: config.oidcIssuer as string, TES_JWT_AUDIENCE: (config.oidcAudience as string[]).join(',') };
     }
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
@@ -122,6 +125,10 @@ export class TesApi extends Construct {
         });
       }
     }
+    // service-info lists a caller's own storage when it can tell who calls.
+    for (const [name, value] of Object.entries(publicTokens ?? {})) (this.functions.get('GetServiceInfo') as NodejsFunction).addEnvironment(name, value);
+    // The page-token key is ListTasks' alone.
+    (this.functions.get('ListTasks') as NodejsFunction).addEnvironment('TES_PAGE_TOKEN_SECRET', props.pageTokenSecret.secretValue.unsafeUnwrap());
     const notFound = fn(DEFAULT_ROUTE.endpoint.name, DEFAULT_ROUTE.entry);
     this.api.addRoutes({ path: '/{proxy+}', methods: [apigwv2.HttpMethod.ANY], integration: new HttpLambdaIntegration('NotFound', notFound) });
 

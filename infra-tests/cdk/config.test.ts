@@ -27,6 +27,19 @@ describe('the deployment configuration', () => {
     expect(() => readConfig(from({ maxExecutorBytes: 9000 }))).toThrow('context maxExecutorBytes must be at most 6144');
   });
 
+  it("turns the storage policy's context keys into the functions' variables, and refuses a bad rule or the old dataBuckets", () => {
+    const config = readConfig(from({ storageRules: ['s3://lab-data/{owner}/=readwrite', 's3://reference/genomes/=read'], httpInputs: false }));
+    expect(config.storage).toEqual({ TES_STORAGE_RULES: 's3://lab-data/{owner}/=readwrite,s3://reference/genomes/=read', TES_HTTP_INPUTS: 'off' });
+    expect(config.storageRules).toEqual([
+      { bucket: 'lab-data', prefix: '{owner}/', access: 'readwrite', adminOnly: false },
+      { bucket: 'reference', prefix: 'genomes/', access: 'read', adminOnly: false },
+    ]);
+    expect(readConfig(from({})).storage).toEqual({});
+    expect(() => readConfig(from({ storageRules: 's3://lab-data/x=read' }))).toThrow(/^context storageRules: "s3:\/\/lab-data\/x=read" must end its prefix with '\/'/);
+    expect(() => readConfig(from({ httpInputs: 'sometimes' }))).toThrow('context httpInputs must be on or off');
+    expect(() => readConfig(from({ dataBuckets: 'lab-data' }))).toThrow(/dataBuckets is replaced by storageRules/);
+  });
+
   it('names the admin claim: the Cognito group by default, any claim with OIDC, none without auth', () => {
     expect(readConfig(from({})).adminClaim).toBe('cognito:groups=tes-admins');
     const oidc = { auth: 'oidc', oidcIssuer: 'https://id.example.org', oidcAudience: 'tes' };

@@ -107,7 +107,7 @@ describe('the executor task definitions Prepare registers', () => {
     expect(container(registered[1] as TaskDefinition, 'executor')?.entryPoint).toEqual(['/bin/sh', '-c', 'exec "$@" <"$TES_STDIN" >"$TES_STDOUT"', 'tes-executor']);
   });
 
-  it('give stage-in and stage-out only CHOWN, FOWNER and DAC_OVERRIDE, and the staging token only to them', () => {
+  it('give stage-in and stage-out only CHOWN, FOWNER and DAC_OVERRIDE, and the staging ticket to stage-in alone', () => {
     for (const definition of registered) {
       for (const name of ['stage-in', 'stage-out']) {
         const dropped = container(definition, name)?.linuxParameters.capabilities.drop ?? [];
@@ -117,8 +117,10 @@ describe('the executor task definitions Prepare registers', () => {
       }
     }
     const overrides = state.runs?.[0]?.overrides.ContainerOverrides ?? [];
-    const tokenHolders = overrides.filter((o) => o.Environment.some((e) => e.Name === 'TES_STAGING_TOKEN')).map((o) => o.Name);
-    expect(tokenHolders.sort()).toEqual(['stage-in', 'stage-out']);
+    // Stage-out gets the session stage-in traded the ticket for, in their own volume: no session token is in any override.
+    const ticketHolders = overrides.filter((o) => o.Environment.some((e) => e.Name === 'TES_STAGING_TICKET')).map((o) => o.Name);
+    expect(ticketHolders).toEqual(['stage-in']);
+    expect(JSON.stringify(overrides)).not.toContain('TES_STAGING_TOKEN');
   });
 
   it("tell staging the task's disk and the operator's allowance for http(s) inputs, and the executor neither", () => {

@@ -14,7 +14,13 @@ let service: Template;
 let stacks: ReturnType<typeof buildApp>;
 
 beforeAll(() => {
-  app = new App({ context: { auth: 'cognito' } });
+  app = new App({
+    context: {
+      auth: 'cognito',
+      storageRules: ['s3://lab-data/{owner}/=readwrite', 's3://reference/genomes/=read'],
+      allowedImagePrefixes: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/tools/,public.ecr.aws/',
+    },
+  });
   stacks = buildApp(app);
   Aspects.of(app); // aspects (cdk-nag) run during synth
   app.synth();
@@ -193,6 +199,92 @@ describe('executors', () => {
 
   it('run on a cluster with FARGATE and FARGATE_SPOT', () => {
     service.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.arrayWith(['FARGATE', 'FARGATE_SPOT']) });
+  });
+});
+
+describe('the walls around data and staging', () => {
+  type Resource = { Properties: Record<string, unknown> };
+  const functionsWith = (variable: string) =>
+    Object.entries(service.findResources('AWS::Lambda::Function') as Record<string, Resource>)
+      .filter(([, f]) => (f.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[variable] !== undefined)
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+  const brokerStatements = () => statementsOf(service).filter(({ policy }) => policy.startsWith('TesWorkflowBrokerServiceRoleDefaultPolicy'));
+  /** The policy of the VPC endpoint whose service name ends in `name` (s3, ecr.api, logs, execute-api). */
+  const endpointPolicy = (name: string) => {
+    const endpoints = Object.values(service.findResources('AWS::EC2::VPCEndpoint')) as Resource[];
+    const found = endpoints.find((e) => new RegExp(`\\.${name.replace('.', '\\.')}"`).test(JSON.stringify(e.Properties['ServiceName'])));
+    expect(found, name).toBeDefined();
+    return JSON.stringify(found?.Properties['PolicyDocument'] ?? null);
+  };
+
+  it('keeps the staging key in Prepare, Record and the broker, and the page-token key in ListTasks, and nowhere else', () => {
+    expect(functionsWith('TES_STAGING_SECRET')).toEqual(['TesWorkflowBroker', 'TesWorkflowPrepare', 'TesWorkflowRecord']);
+    expect(functionsWith('TES_PAGE_TOKEN_SECRET')).toEqual(['TesApiListTasks']);
+  });
+
+  it("gives the broker's role exactly the prefixes the storage policy can allow: users' and the service's in its bucket, each rule's prefix, writes only where a rule says readwrite", () => {
+    const resourcesFor = (action: string) =>
+      brokerStatements()
+        .filter(({ statement }) => actions(statement).includes(action))
+        .flatMap(({ statement }) => [statement.Resource].flat())
+        .map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+    const reads = resourcesFor('s3:GetObject');
+    expect(reads.filter((r) => r.startsWith('arn:aws:s3:::')).sort()).toEqual(['arn:aws:s3:::lab-data/*/*', 'arn:aws:s3:::reference/genomes/*']);
+    expect(reads.filter((r) => !r.startsWith('arn:aws:s3:::')).map((r) => /\/(tasks|users)\/\*/.exec(r)?.[1]).sort()).toEqual(['tasks', 'users']);
+    expect(resourcesFor('s3:PutObject').filter((r) => r.startsWith('arn:aws:s3:::'))).toEqual(['arn:aws:s3:::lab-data/*/*']);
+    const lists = brokerStatements().filter(({ statement }) => actions(statement).includes('s3:ListBucket'));
+    for (const { statement } of lists) expect(JSON.stringify(statement)).toContain('s3:prefix');
+    expect(lists.map(({ statement }) => JSON.stringify((statement as unknown as { Condition: unknown }).Condition)).join()).toContain('genomes/*');
+    // The broker may note traded tickets on a task item, and write no other attribute.
+    const update = brokerStatements().find(({ statement }) => actions(statement).includes('dynamodb:UpdateItem'));
+    expect((update?.statement as unknown as { Condition: unknown }).Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'stagingRuns'] } });
+  });
+
+  it('lets the S3 endpoint carry object reads and writes for the broker’s role only, and ECR’s layers', () => {
+    const policy = JSON.parse(endpointPolicy('s3')) as { Statement: { Principal: unknown; Action: string | string[]; Resource: unknown }[] };
+    for (const statement of policy.Statement) {
+      const resources = JSON.stringify(statement.Resource);
+      if (resources.includes('starport-layer-bucket')) expect(statement.Action).toBe('s3:GetObject');
+      else expect(JSON.stringify(statement.Principal)).toContain('TesWorkflowBrokerServiceRole');
+      expect([statement.Action].flat()).not.toContain('s3:ListBucket');
+    }
+    expect(JSON.stringify(policy)).not.toContain('"s3:*"');
+  });
+
+  it('lets the ECR endpoints serve the execution role images from the allowed repositories and the runtime image’s only', () => {
+    for (const name of ['ecr.api', 'ecr.dkr']) {
+      const policy = endpointPolicy(name);
+      expect(policy).toContain('ExecutionRole');
+      expect(policy).toContain('arn:aws:ecr:eu-west-1:123456789012:repository/tools/*');
+      expect(policy).not.toMatch(/repository\/\*"/);
+    }
+  });
+
+  it("lets the Logs endpoint write only into this stack's executor log group", () => {
+    const policy = endpointPolicy('logs');
+    expect(policy).toContain('logs:PutLogEvents');
+    expect(policy).toContain('TesExecutorsExecutorLogs');
+    expect(policy).not.toContain('"*"');
+  });
+
+  it('lets the execute-api endpoint invoke the staging broker and no other API, which answers only inside the VPC', () => {
+    const policy = endpointPolicy('execute-api');
+    expect(policy).toContain('execute-api:Invoke');
+    expect(policy).toContain('TesWorkflowStagingBroker');
+    const api = Object.values(service.findResources('AWS::ApiGateway::RestApi')) as Resource[];
+    expect(JSON.stringify(api[0]?.Properties['Policy'])).toContain('aws:SourceVpc');
+  });
+
+  it('lets service-info check a bearer token against the user pool itself (its route has no authorizer)', () => {
+    expect(functionsWith('TES_JWT_ISSUER')).toEqual(['TesApiGetServiceInfo']);
+  });
+
+  it('gives the API and the broker the storage policy', () => {
+    const holders = functionsWith('TES_STORAGE_RULES');
+    expect(holders).toContain('TesApiCreateTask');
+    expect(holders).toContain('TesApiGetServiceInfo');
+    expect(holders).toContain('TesWorkflowBroker');
   });
 });
 

@@ -35,6 +35,9 @@ interface TaskItem {
   offloaded?: OffloadedContent[];
 }
 
+/** The item attribute holding the staging runs whose ticket was traded (a string set). */
+export const STAGING_RUNS_ATTRIBUTE = 'stagingRuns';
+
 function toItem(record: TaskRecord): TaskItem {
   return {
     pk: record.id,
@@ -203,6 +206,26 @@ export class DynamoDbTaskStore implements TaskStore {
       return toRecord(out.Attributes as TaskItem);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new StaleWriteError(await this.get(read.id));
+      throw error;
+    }
+  }
+
+  async claimStagingRun(id: string, run: string): Promise<boolean> {
+    try {
+      // Touches nothing else (not even the version): the broker's role may update only this attribute.
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: id },
+          UpdateExpression: 'ADD #runs :run',
+          ConditionExpression: 'attribute_exists(#pk) AND NOT contains(#runs, :id)',
+          ExpressionAttributeNames: { '#runs': STAGING_RUNS_ATTRIBUTE, '#pk': 'pk' },
+          ExpressionAttributeValues: { ':run': new Set([run]), ':id': run },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

@@ -85,7 +85,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const token = (executorIndex: number, taskId = task.id, expires = future) => tokens.issue({ taskId, executorIndex, expires });
+/** A session token, as stage-in gets one for its ticket. */
+const token = (executorIndex: number, taskId = task.id, expires = future) => tokens.issue({ taskId, executorIndex, expires, run: `run-${executorIndex}`, kind: 'session' });
 
 describe('the staging broker', () => {
   it('gives the first executor its declared inputs: presigned S3, plain http (marked as the task named it), content inline', async () => {
@@ -111,9 +112,9 @@ describe('the staging broker', () => {
   });
 
   it('refuses to hand on carried volumes whose report lost its seal (a report changed in the bucket)', async () => {
-    const noSealToken = tokens.issue({ taskId: noSeal.id, executorIndex: 1, expires: future });
+    const noSealToken = token(1, noSeal.id);
     await expect(broker.plan(noSealToken)).rejects.toThrow(/no seal of this service/);
-    await broker.report(tokens.issue({ taskId: noSeal.id, executorIndex: 0, expires: future }), 'stage-out', { ok: true, warnings: [], carry: ['b'.repeat(64)] });
+    await broker.report(token(0, noSeal.id), 'stage-out', { ok: true, warnings: [], carry: ['b'.repeat(64)] });
     expect((await broker.plan(noSealToken)).carry.restoreSha256).toEqual(['b'.repeat(64)]);
     const key = reportKey(noSeal.id, 0, 'stage-out');
     const report = JSON.parse((await (await client.send(new GetObjectCommand({ Bucket: 'service-bucket', Key: key }))).Body?.transformToString()) ?? '') as Record<string, unknown>;
@@ -122,7 +123,7 @@ describe('the staging broker', () => {
   });
 
   it("signs nothing outside the owner's scopes, even for a task stored under a looser policy", async () => {
-    const sneakyToken = tokens.issue({ taskId: sneaky.id, executorIndex: 0, expires: future });
+    const sneakyToken = token(0, sneaky.id);
     await expect(broker.plan(sneakyToken)).rejects.toThrow(/inputs\[0\]: s3:\/\/service-bucket\/users\/victim\/secret\.txt is outside what the task's owner may read/);
     await expect(broker.uploadTargets(sneakyToken, [{ output: 0, relative: '' }])).rejects.toThrow(/outside what the task's owner may write/);
     // The owner's own prefix (users/o/) is theirs: a DIRECTORY output below it is signed file by file.
@@ -137,7 +138,7 @@ describe('the staging broker', () => {
     const dotted = new S3StagingBroker({ store: table.store, s3: listing as unknown as S3Client, bucket: 'service-bucket', tokens, clock: { now: () => now }, storage });
     const dots: TaskRecord = { ...task, id: '01brokertask0000000000000d', task: { inputs: [{ path: '/in', url: 's3://service-bucket/users/o/dots', type: 'DIRECTORY' }], executors: [{ image: 'a', command: ['x'] }] } };
     await table.store.create(dots);
-    await expect(dotted.plan(tokens.issue({ taskId: dots.id, executorIndex: 0, expires: future }))).rejects.toThrow(/users\/o\/dots\/\.\.\/\.\.\/victim\/x is outside/);
+    await expect(dotted.plan(token(0, dots.id))).rejects.toThrow(/users\/o\/dots\/\.\.\/\.\.\/victim\/x is outside/);
   });
 
   it('signs uploads only below the declared output URLs', async () => {
@@ -164,8 +165,30 @@ describe('the staging broker', () => {
     await expect(broker.plan(token(0, task.id, Math.floor(now.getTime() / 1000) - 1))).rejects.toThrow(/expired/);
     await expect(broker.plan(token(0, '01othertask'))).rejects.toThrow(/does not exist/);
     await expect(broker.plan(token(5))).rejects.toThrow(/no such executor/);
-    const otherKey = new StagingTokens(Buffer.alloc(32, 6)).issue({ taskId: task.id, executorIndex: 0, expires: future });
+    const otherKey = new StagingTokens(Buffer.alloc(32, 6)).issue({ taskId: task.id, executorIndex: 0, expires: future, run: 'r', kind: 'session' });
     await expect(broker.plan(otherKey)).rejects.toThrow(/forged/);
+  });
+
+  it('trades a ticket once for a session; a ticket is no session and a session no ticket', async () => {
+    const ticket = tokens.ticket(task.id, 0, future);
+    await expect(broker.plan(ticket)).rejects.toThrow(/a staging ticket is traded for a session first/);
+    const session = await broker.session(ticket);
+    expect((await broker.plan(session)).executorIndex).toBe(0);
+    await expect(broker.session(ticket)).rejects.toThrow(/traded already/);
+    await expect(broker.session(session)).rejects.toThrow(/not a staging ticket/);
+    // Another run of the same executor (a Spot retry) gets a ticket of its own.
+    expect((await broker.plan(await broker.session(tokens.ticket(task.id, 0, future)))).executorIndex).toBe(0);
+  });
+
+  it("voids a run's tokens once the workflow has recorded the run, and every token once the task has ended", async () => {
+    const ran: TaskRecord = { ...task, id: '01brokertask0000000000000e', logs: [{ logs: [{ exit_code: 0 }], outputs: [] }] };
+    await table.store.create(ran);
+    await expect(broker.plan(token(0, ran.id))).rejects.toThrow(/executor 0's run has been recorded/);
+    await expect(broker.session(tokens.ticket(ran.id, 0, future))).rejects.toThrow(/executor 0's run has been recorded/);
+    expect(await broker.uploadTargets(token(1, ran.id), [{ output: 0, relative: '' }])).toHaveLength(1);
+    const ended: TaskRecord = { ...task, id: '01brokertask0000000000000f', state: 'COMPLETE' };
+    await table.store.create(ended);
+    await expect(broker.uploadTargets(token(1, ended.id), [{ output: 0, relative: '' }])).rejects.toThrow(/has ended \(COMPLETE\)/);
   });
 
   it('answers over HTTP: 401 without a token, 403 for a refused one, 200 with a good one', async () => {

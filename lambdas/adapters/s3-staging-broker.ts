@@ -9,7 +9,8 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { mountDirectories } from '../domain/mounts.js';
-import type { StagingTokens } from '../domain/staging-token.js';
+import { isTerminal } from '../domain/states.js';
+import type { StagingGrant, StagingTokens } from '../domain/staging-token.js';
 import { allows, directoryPrefix, scopesOf, splitS3Url, type StoragePolicy, type StorageScope } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesInput } from '../domain/tes.js';
@@ -57,13 +58,31 @@ export class S3StagingBroker implements StagingBroker {
     private readonly deps: { store: TaskStore; s3: S3Client; bucket: string; tokens: StagingTokens; clock: Clock; storage: StoragePolicy },
   ) {}
 
-  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
-    const grant = this.deps.tokens.read(token, Math.floor(this.deps.clock.now().getTime() / 1000));
+  /** The task of a live run: refused once the task has ended or the workflow has recorded the run. */
+  private async liveRun(token: string, kind: 'ticket' | 'session'): Promise<{ grant: StagingGrant; record: TaskRecord }> {
+    const grant = this.deps.tokens.read(token, Math.floor(this.deps.clock.now().getTime() / 1000), kind);
     const record = await this.deps.store.get(grant.taskId);
     if (record === undefined) throw new StagingRefusedError(`task ${grant.taskId} does not exist`);
     if (grant.executorIndex >= record.task.executors.length) throw new StagingRefusedError('no such executor');
+    if (isTerminal(record.state)) throw new StagingRefusedError(`task ${record.id} has ended (${record.state}); its staging tokens are void`);
+    if (grant.executorIndex < (record.logs.at(-1)?.logs.length ?? 0)) {
+      throw new StagingRefusedError(`executor ${grant.executorIndex}'s run has been recorded; its staging tokens are void`);
+    }
+    return { grant, record };
+  }
+
+  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
+    const { grant, record } = await this.liveRun(token, 'session');
     const scopes = scopesOf(this.deps.storage, { owner: record.owner, admin: record.admin === true });
     return { record, executorIndex: grant.executorIndex, scopes };
+  }
+
+  async session(ticket: string): Promise<string> {
+    const { grant } = await this.liveRun(ticket, 'ticket');
+    if (!(await this.deps.store.claimStagingRun(grant.taskId, grant.run))) {
+      throw new StagingRefusedError('this staging ticket was traded already: a ticket buys one session');
+    }
+    return this.deps.tokens.issue({ ...grant, kind: 'session' });
   }
 
   /** Refuses a key its owner's scopes do not allow (the task was admitted; the policy may have changed since). */

@@ -6,8 +6,9 @@
  * | TES_BUCKET | the bucket for large task content and logs |
  * | TES_STATE_MACHINE_ARN | the task workflow |
  * | TES_CLUSTER_ARN | the executors' cluster (CancelTask stops their Fargate tasks) |
- * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens |
+ * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens (ListTasks only) |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
+ * | TES_JWT_ISSUER, TES_JWT_AUDIENCE | service-info only: checks a bearer token itself (its route has no authorizer) to list the caller's storage |
  * | TES_ADMIN_CLAIM | `name=value` a caller's token must hold to see every user's tasks (default groups=tes-admins; `none`) |
  * | TES_ALLOWED_IMAGE_PREFIXES, TES_MAX_* | the admission policy (lambdas/domain/admission.ts) |
  * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy (lambdas/domain/storage-policy.ts) |
@@ -28,13 +29,15 @@ import { ulidIds } from '../adapters/ulid-ids.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { parseAdminClaim } from '../domain/caller.js';
 import type { CallerOptions } from './http.js';
+import { publicTokenVerifierFromEnv } from './public-caller.js';
 
 export interface CloudConfig {
   aws: AwsConfig;
   tableName: string;
   bucket: string;
   stateMachineArn: string;
-  pageTokenSecret: Uint8Array;
+  /** ListTasks' only: no other function holds it. */
+  pageTokenSecret?: Uint8Array;
   caller: CallerOptions;
   serviceInfo: ServiceInfoConfig;
   admission: AdmissionPolicy;
@@ -87,7 +90,8 @@ export function callerOptionsFromEnv(env: Env): CallerOptions {
   const anonymousOwner = optional(env, 'TES_ANONYMOUS_OWNER');
   if (anonymousOwner !== undefined) return { anonymousOwner };
   const adminClaim = parseAdminClaim(env['TES_ADMIN_CLAIM']);
-  return adminClaim === undefined ? {} : { adminClaim };
+  const verifyPublic = publicTokenVerifierFromEnv(env);
+  return { ...(adminClaim === undefined ? {} : { adminClaim }), ...(verifyPublic === undefined ? {} : { verifyPublic }) };
 }
 
 export function configFromEnv(env: Env): CloudConfig {
@@ -104,7 +108,7 @@ export function configFromEnv(env: Env): CloudConfig {
     tableName: required(env, 'TES_TABLE_NAME'),
     bucket,
     stateMachineArn: required(env, 'TES_STATE_MACHINE_ARN'),
-    pageTokenSecret: Buffer.from(required(env, 'TES_PAGE_TOKEN_SECRET'), 'base64'),
+    ...(optional(env, 'TES_PAGE_TOKEN_SECRET') === undefined ? {} : { pageTokenSecret: Buffer.from(optional(env, 'TES_PAGE_TOKEN_SECRET') as string, 'base64') }),
     caller: callerOptionsFromEnv(env),
     serviceInfo: serviceInfoFromEnv(env),
     admission: admissionFromEnv(env),
@@ -125,7 +129,7 @@ export function cloudDeps(config: CloudConfig): TesDeps {
     ),
     clock: systemClock,
     ids: ulidIds,
-    pageTokens: new PageTokens(config.pageTokenSecret),
+    ...(config.pageTokenSecret === undefined ? {} : { pageTokens: new PageTokens(config.pageTokenSecret) }),
     serviceInfo: config.serviceInfo,
     admission: config.admission,
     storage: config.storage,

@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { claimHolds, tokenClaims, type AdminClaim, type Caller } from '../domain/caller.js';
+import type { TokenVerifier } from './public-caller.js';
 import { HttpError, internalErrorBody, PayloadTooLargeError, UnauthorizedError, BadRequestError } from '../domain/errors.js';
 
 export type ApiEvent = APIGatewayProxyEventV2 & {
@@ -26,6 +27,8 @@ export interface CallerOptions {
   anonymousOwner?: string;
   /** The claim that makes a caller an admin, who sees every user's tasks; none when unset. */
   adminClaim?: AdminClaim;
+  /** Checks a bearer token on a public route, where no authorizer ran (AWS); locally the server does it. */
+  verifyPublic?: TokenVerifier;
 }
 
 /**
@@ -158,7 +161,13 @@ export function apiHandler(
 /** For public operations: notes who calls, if anyone is authenticated, without requiring it. */
 function noteCaller(options: () => CallerOptions): middy.MiddlewareObj<ApiEvent, ApiResult, Error, TesContext> {
   return {
-    before: (request) => {
+    before: async (request) => {
+      const verify = options().verifyPublic;
+      const token = /^Bearer\s+(\S+)$/i.exec(headerOf(request.event, 'authorization') ?? '')?.[1];
+      if (verify !== undefined && token !== undefined && request.event.requestContext.authorizer?.jwt?.claims === undefined) {
+        const claims = await verify(token).catch(() => undefined);
+        if (claims !== undefined) request.event.requestContext.authorizer = { jwt: { claims: flattenClaims(claims), scopes: null } };
+      }
       const caller = optionalCaller(request.event, options());
       request.context.caller = caller ?? { owner: 'anonymous', admin: false };
       request.context.callerKnown = caller !== undefined;

@@ -214,6 +214,8 @@ export function runPlan(args: {
   size: FargateSize;
   platform: ExecutorPlatform;
   stagingEnvironment: Record<string, string>;
+  /** The run's staging ticket: stage-in's alone (stage-out gets the session from stage-in). */
+  ticket: string;
   timeoutSeconds: number;
 }): RunPlan {
   const launch = executorLaunch(args.executor);
@@ -232,10 +234,26 @@ export function runPlan(args: {
       Memory: String(args.size.memory),
       ...(args.size.ephemeralStorageGiB > 20 ? { EphemeralStorage: { SizeInGiB: args.size.ephemeralStorageGiB } } : {}),
       ContainerOverrides: [
-        { Name: CONTAINERS.stageIn, Environment: env(args.stagingEnvironment) },
+        { Name: CONTAINERS.stageIn, Environment: env({ ...args.stagingEnvironment, [STAGING_TICKET_VARIABLE]: args.ticket }) },
         { Name: CONTAINERS.executor, Command: launch.command, Environment: env(executorEnv) },
         { Name: CONTAINERS.stageOut, Environment: env(args.stagingEnvironment) },
       ],
+    },
+  };
+}
+
+/** Where stage-in finds its run's staging ticket. */
+export const STAGING_TICKET_VARIABLE = 'TES_STAGING_TICKET';
+
+/** The same run with a fresh ticket (a run started again, after a Spot interruption, trades its own). */
+export function withTicket(plan: RunPlan, ticket: string): RunPlan {
+  return {
+    ...plan,
+    overrides: {
+      ...plan.overrides,
+      ContainerOverrides: plan.overrides.ContainerOverrides.map((c) =>
+        c.Name !== CONTAINERS.stageIn ? c : { ...c, Environment: [...c.Environment.filter((e) => e.Name !== STAGING_TICKET_VARIABLE), { Name: STAGING_TICKET_VARIABLE, Value: ticket }] },
+      ),
     },
   };
 }

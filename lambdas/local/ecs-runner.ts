@@ -16,7 +16,6 @@ import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { StagingBroker } from '../ports/staging.js';
 import { CapacityQueue, type Capacity } from './capacity.js';
 import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
 import type { StagingSandbox } from './staging-sandbox.js';
@@ -56,7 +55,6 @@ export interface EcsTaskResult {
 
 export interface LocalEcsDeps {
   definitions: LocalTaskDefinitions;
-  broker: StagingBroker;
   sandbox: Sandbox;
   /** Root of per-task volumes and logs; readable only by root and the tasks' own uids. */
   workRoot: string;
@@ -227,8 +225,11 @@ export class LocalEcsRunner implements LogStore {
     try {
       const byName = (name: string) => definition.containerDefinitions.find((c) => c.name === name) as ContainerDefinition;
       const executor = byName(CONTAINERS.executor);
-      const stagingEnv = environment(params.Overrides, CONTAINERS.stageIn);
-      const plan = await this.deps.broker.plan(stagingEnv['TES_STAGING_TOKEN'] ?? '');
+      // As ECS does: the volumes from the task definition, each container's environment from the overrides.
+      const plan = {
+        executorIndex: Number(environment(params.Overrides, CONTAINERS.stageIn)['TES_EXECUTOR_INDEX'] ?? 0),
+        mounts: (executor.mountPoints ?? []).map((m) => m.containerPath),
+      };
       const hostId = hostIdFor(taskId);
       const root = this.taskDir(taskId);
       // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the
@@ -258,7 +259,11 @@ export class LocalEcsRunner implements LogStore {
           gid,
           volumes,
           scratchDir,
-          env: { ...stagingEnv, ...env, TES_DISK_LIMIT_BYTES: String(Math.floor(limitGiB * GIB)) },
+          env: {
+            ...environment(params.Overrides, phase === 'stage-in' ? CONTAINERS.stageIn : CONTAINERS.stageOut),
+            ...env,
+            TES_DISK_LIMIT_BYTES: String(Math.floor(limitGiB * GIB)),
+          },
           limitGiB,
         });
 

@@ -239,7 +239,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const runner = new LocalEcsRunner({
       definitions: registry,
-      broker,
       sandbox: chosen.sandbox,
       workRoot,
       onExecutorStarted: (taskId) => executorStarted({ store }, taskId),

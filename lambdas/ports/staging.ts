@@ -1,7 +1,8 @@
 /**
  * The staging contract between the trusted stage-in/stage-out code and the staging broker. The
- * broker holds the AWS permissions; stage-in/out hold only a per-task capability token, which the
- * broker trades for URLs limited to that task's declared inputs, outputs and log objects.
+ * broker holds the AWS permissions; stage-in/out hold only a per-run capability (a ticket traded
+ * once for a session token), which the broker trades for URLs limited to that task's declared
+ * inputs, outputs and log objects, within its owner's storage scopes.
  */
 
 /** One input, resolved to what stage-in needs to put it in place. */
@@ -58,6 +59,8 @@ export interface UploadRequest {
 export type ReportName = 'stage-in' | 'stage-out';
 
 export interface StagingBroker {
+  /** Trades a run's ticket (from stage-in's environment), once, for the session token every other call takes. */
+  session(ticket: string): Promise<string>;
   plan(token: string): Promise<StagingPlan>;
   /** A PUT URL for each requested file, in order; refuses anything outside the declared outputs. */
   uploadTargets(token: string, files: UploadRequest[]): Promise<string[]>;

@@ -49,6 +49,11 @@ export interface TaskStore {
   listSummaries(query: SummaryQuery): Promise<SummaryPage>;
   /** Replaces `read`'s logs if the task is still as read (same version); throws StaleWriteError otherwise. */
   updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord>;
+  /**
+   * Notes that the staging ticket of run `run` was traded; false if it had been already (or the task
+   * does not exist). Changes nothing else of the task.
+   */
+  claimStagingRun(id: string, run: string): Promise<boolean>;
   /** Changes `read`'s state if the task is still as read; throws StaleWriteError when it moved on. */
   changeState(read: TaskRecord, change: StateChange): Promise<TaskRecord>;
 }

@@ -15,6 +15,10 @@ export class HttpBrokerClient implements StagingBroker {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
+  async session(ticket: string): Promise<string> {
+    return (await this.call<{ token: string }>(ticket, 'session', {})).token;
+  }
+
   plan(token: string): Promise<StagingPlan> {
     return this.call(token, 'plan', {});
   }

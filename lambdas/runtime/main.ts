@@ -1,8 +1,12 @@
 /**
- * The entry point of our runtime image's two containers: `stage-in` and `stage-out`. They hold only
- * the run's staging token (TES_STAGING_TOKEN) and reach the staging broker at TES_BROKER_URL; the
- * task's volumes are mounted at their container paths, so no path mapping is needed.
+ * The entry point of our runtime image's two containers: `stage-in` and `stage-out`. Stage-in holds
+ * only the run's staging ticket (TES_STAGING_TICKET), which it trades once at the staging broker
+ * (TES_BROKER_URL) for a session token and leaves for stage-out in the runtime containers' own
+ * volume, which the executor never mounts: the token they work with is in no environment, override
+ * or workflow history. The task's volumes are mounted at their container paths, so no path mapping
+ * is needed.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { HttpBrokerClient } from './broker-client.js';
 import { parseAllowance } from './public-fetch.js';
 import { stageIn, stageOut } from './staging.js';
@@ -21,11 +25,26 @@ async function executorExitCode(): Promise<number> {
   return exitCode ?? 255;
 }
 
+/** Where stage-in leaves the session token for stage-out. */
+const SESSION_FILE = `${SCRATCH_DIR}/.staging-session`;
+
+/** Stage-in trades the ticket; stage-out takes what stage-in left. */
+async function sessionToken(phase: string | undefined, broker: HttpBrokerClient): Promise<string> {
+  if (phase === 'stage-in') {
+    const ticket = process.env['TES_STAGING_TICKET'];
+    if (!ticket) throw new Error('TES_STAGING_TICKET must be set');
+    const token = await broker.session(ticket);
+    await writeFile(SESSION_FILE, token, { mode: 0o600, flag: 'wx' });
+    return token;
+  }
+  return (await readFile(SESSION_FILE, 'utf8')).trim();
+}
+
 async function main(phase: string | undefined): Promise<number> {
-  const token = process.env['TES_STAGING_TOKEN'];
   const brokerUrl = process.env['TES_BROKER_URL'];
-  if (!token || !brokerUrl) throw new Error('TES_STAGING_TOKEN and TES_BROKER_URL must be set');
+  if (!brokerUrl) throw new Error('TES_BROKER_URL must be set');
   const broker = new HttpBrokerClient(brokerUrl);
+  const token = await sessionToken(phase, broker);
   const plan = await broker.plan(token);
   const fs = new VolumeFs(new Map(plan.mounts.map((m) => [m, m])));
   const [uid, gid] = (process.env['TES_EXECUTOR_USER'] ?? '1000:1000').split(':').map(Number);

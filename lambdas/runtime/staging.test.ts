@@ -55,6 +55,9 @@ function plan(overrides: Partial<StagingPlan>): StagingPlan {
 
 class RecordingBroker implements StagingBroker {
   batches: number[] = [];
+  session(): Promise<string> {
+    throw new Error('not used');
+  }
   plan(): Promise<StagingPlan> {
     throw new Error('not used');
   }

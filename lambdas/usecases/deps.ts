@@ -16,7 +16,8 @@ export interface TesDeps {
   objects: ObjectStore;
   clock: Clock;
   ids: Ids;
-  pageTokens: PageTokens;
+  /** Signs ListTasks page tokens: only where TES_PAGE_TOKEN_SECRET is (ListTasks in AWS). */
+  pageTokens?: PageTokens;
   serviceInfo: ServiceInfoConfig;
   /** What the operator admits beyond the spec (default: any image). */
   admission?: AdmissionPolicy;

@@ -12,10 +12,16 @@ import { matchesTags } from '../domain/tag-filter.js';
 import type { TaskSummary } from '../domain/task-record.js';
 import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
 import { minimalView, renderTask } from '../domain/views.js';
+import type { PageTokens } from '../domain/page-token.js';
 import type { TesDeps } from './deps.js';
 import { withContent } from './get-task.js';
 
 /** A FULL page stops growing here: a Lambda response must stay under 6 MB. */
+function pageTokensOf(deps: TesDeps): PageTokens {
+  if (deps.pageTokens === undefined) throw new Error('TES_PAGE_TOKEN_SECRET is not set (ListTasks signs page tokens)');
+  return deps.pageTokens;
+}
+
 export const MAX_PAGE_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** How many index entries one read asks for when filters may reject most of them. */
 const FILTERED_READ_MIN = 100;
@@ -36,7 +42,7 @@ export async function listTasks(deps: TesDeps, caller: Caller, query: ListQuery)
   // An admin walks every owner's tasks; the page token is bound to that, so no one else can use it.
   const owner = caller.admin ? undefined : caller.owner;
   const scope = listScope(caller.admin ? { admin: caller.owner } : caller.owner, query);
-  let after = query.pageToken === undefined ? undefined : deps.pageTokens.read(scope, query.pageToken).after;
+  let after = query.pageToken === undefined ? undefined : pageTokensOf(deps).read(scope, query.pageToken).after;
   const filtering = query.namePrefix !== undefined || query.tags.length > 0 || (owner === undefined && query.state !== undefined);
   const wanted = query.pageSize + 1;
   const found: TaskSummary[] = [];
@@ -86,6 +92,6 @@ export async function listTasks(deps: TesDeps, caller: Caller, query: ListQuery)
     }
   }
   const response: TesListTasksResponse = { tasks };
-  if (more && position !== undefined) response.next_page_token = deps.pageTokens.issue(scope, { after: position });
+  if (more && position !== undefined) response.next_page_token = pageTokensOf(deps).issue(scope, { after: position });
   return { response, readUnits };
 }

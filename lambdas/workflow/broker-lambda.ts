@@ -1,6 +1,7 @@
 /**
- * The staging broker's HTTP face (API Gateway v2 events): `POST .../plan`, `.../upload-targets` and
- * `.../report/{stage-in|stage-out}`, each with `Authorization: Bearer <staging token>`. A bad or
+ * The staging broker's HTTP face (API Gateway v2 events): `POST .../session` with the run's ticket,
+ * then `.../plan`, `.../upload-targets` and `.../report/{stage-in|stage-out}` with the session
+ * token, each as `Authorization: Bearer <token>`. A bad or
  * foreign token, or a request outside what the task declared, is a 403 that says why.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -36,6 +37,7 @@ export async function brokerRequest(broker: StagingBroker, event: BrokerEvent): 
   }
   const path = event.rawPath ?? event.path ?? '';
   try {
+    if (path.endsWith('/session')) return reply(200, { token: await broker.session(token) });
     if (path.endsWith('/plan')) return reply(200, await broker.plan(token));
     if (path.endsWith('/upload-targets')) return reply(200, await broker.uploadTargets(token, (body['files'] ?? []) as UploadRequest[]));
     const report = /\/report\/(stage-in|stage-out)$/.exec(path)?.[1] as 'stage-in' | 'stage-out' | undefined;

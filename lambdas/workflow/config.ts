@@ -3,7 +3,7 @@
  * | variable | meaning |
  * |---|---|
  * | TES_TABLE_NAME, TES_BUCKET | the task table and the service bucket |
- * | TES_STAGING_SECRET | base64 key (≥ 32 bytes) that signs staging capabilities |
+ * | TES_STAGING_SECRET | base64 key (≥ 32 bytes) that signs staging capabilities (Prepare, Record, the broker only) |
  * | TES_RUNTIME_IMAGE | the stage-in/stage-out image |
  * | TES_EXECUTOR_USER | numeric uid:gid executors run as (default 1000:1000) |
  * | TES_EXECUTION_ROLE_ARN | lets ECS pull images and write logs (never visible to containers) |
@@ -68,7 +68,9 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
   const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), required(env, 'TES_TABLE_NAME'));
   const bucket = required(env, 'TES_BUCKET');
   const s3 = s3Client(aws);
-  const stagingTokens = new StagingTokens(Buffer.from(required(env, 'TES_STAGING_SECRET'), 'base64'));
+  // Only the functions that sign or check staging tokens hold the key (Prepare, Record, the broker).
+  const secret = env['TES_STAGING_SECRET'];
+  const stagingTokens = secret ? new StagingTokens(Buffer.from(secret, 'base64')) : undefined;
   const logGroup = required(env, 'TES_EXECUTOR_LOG_GROUP');
   const executionRoleArn = env['TES_EXECUTION_ROLE_ARN'];
   const cluster = required(env, 'TES_CLUSTER_ARN');
@@ -77,7 +79,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     store,
     objects: new S3ObjectStore(s3, bucket),
     registry: new EcsTaskDefinitions(ecs),
-    stagingTokens,
+    ...(stagingTokens === undefined ? {} : { stagingTokens }),
     platform: {
       runtimeImage: required(env, 'TES_RUNTIME_IMAGE'),
       executorUser: env['TES_EXECUTOR_USER'] ?? '1000:1000',
@@ -96,9 +98,14 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     stopExecutors: (_taskId, arns, reason) => stopEcsTasks(ecs, cluster, arns, reason),
   };
   const stateMachineArn = env['TES_STATE_MACHINE_ARN'];
+  let broker: S3StagingBroker | undefined;
   return {
     deps,
-    broker: new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock, storage: storagePolicyFromEnv(env, bucket) }),
+    get broker() {
+      if (stagingTokens === undefined) throw new Error('TES_STAGING_SECRET is not set (the broker checks staging tokens)');
+      broker ??= new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock, storage: storagePolicyFromEnv(env, bucket) });
+      return broker;
+    },
     workflow: stateMachineArn ? new StepFunctionsWorkflow(stepFunctionsClient(aws), stateMachineArn) : undefined,
   };
 }

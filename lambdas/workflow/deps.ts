@@ -12,7 +12,8 @@ export interface WorkflowDeps {
   store: TaskStore;
   objects: ObjectStore;
   registry: TaskDefinitionRegistry;
-  stagingTokens: StagingTokens;
+  /** Signs staging tickets: only where TES_STAGING_SECRET is (Prepare, Record and the broker in AWS). */
+  stagingTokens?: StagingTokens;
   platform: ExecutorPlatform;
   sizing: SizingPolicy;
   clock: Clock;

@@ -7,13 +7,12 @@ import { fargateSize } from '../domain/fargate.js';
 import { mountDirectories } from '../domain/mounts.js';
 import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
 import { executorTaskDefinition, LONGEST_RUN_SECONDS, runPlan } from '../domain/task-definition.js';
+import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
 import type { TesTaskLog } from '../domain/tes.js';
 import { moveTask } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
 import type { WorkflowState } from './state.js';
 
-/** Staging tokens outlive the longest task Step Functions can run (one year). */
-const TOKEN_LIFETIME_SECONDS = 366 * 24 * 3600;
 
 export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Promise<WorkflowState> {
   const read = await deps.store.get(input.taskId);
@@ -43,12 +42,15 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
     now,
     deps.platform.longestRunSeconds ?? LONGEST_RUN_SECONDS,
   ) as number;
-  const expires = Math.floor(now.getTime() / 1000) + TOKEN_LIFETIME_SECONDS;
+  // Tickets expire with the task's time (and are void once their run is recorded, whatever is left).
+  const expires = Math.floor(now.getTime() / 1000) + timeoutSeconds + TICKET_SLACK_SECONDS;
+  const tokens = deps.stagingTokens;
+  if (tokens === undefined) throw new Error('TES_STAGING_SECRET is not set (Prepare signs staging tickets)');
   const runs = [];
   for (const [index, executor] of initializing.task.executors.entries()) {
     const definition = executorTaskDefinition(executor, mounts, size, deps.platform);
     const taskDefinitionArn = await deps.registry.ensure(definition);
-    const token = deps.stagingTokens.issue({ taskId: read.id, executorIndex: index, expires });
+
     runs.push(
       runPlan({
         taskId: read.id,
@@ -57,8 +59,9 @@ export async function prepare(deps: WorkflowDeps, input: { taskId: string }): Pr
         taskDefinitionArn,
         size,
         platform: deps.platform,
+        ticket: tokens.ticket(read.id, index, expires),
         stagingEnvironment: {
-          TES_STAGING_TOKEN: token,
+          TES_EXECUTOR_INDEX: String(index),
           TES_EXECUTOR_USER: deps.platform.executorUser,
           // Staging fetches, uploads and carries no more than the task's disk.
           TES_DISK_LIMIT_BYTES: String(size.ephemeralStorageGiB * 1024 ** 3),

@@ -56,7 +56,13 @@ async function running(executors = 1, ignoreFirst = false, limit?: { maxRuntime:
   return record;
 }
 
-const plan = (i: number) => ({ taskDefinition: `td${i}`, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }] }) as unknown as RunPlan;
+const plan = (i: number) =>
+  ({
+    taskDefinition: `td${i}`,
+    capacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+    timeoutSeconds: 600,
+    overrides: { Cpu: '1024', Memory: '2048', ContainerOverrides: [{ Name: 'stage-in', Environment: [{ Name: 'TES_STAGING_TICKET', Value: `first-ticket-${i}` }] }] },
+  }) as unknown as RunPlan;
 
 function reports(id: string, index: number, stageIn: StageReport, stageOut?: StageReport): void {
   objects.objects.set(reportKey(id, index, 'stage-in'), JSON.stringify(stageIn));
@@ -124,7 +130,7 @@ describe('Record', () => {
     const lenient = await running(2, true);
     reports(lenient.id, 0, ok, ok);
     const next = await record(deps, { taskId: lenient.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(2) });
-    expect(next.run).toMatchObject(plan(1));
+    expect(next.run).toMatchObject({ taskDefinition: 'td1', overrides: plan(1).overrides });
     expect(next.outcome?.executorFailed).toBe(true);
   });
 
@@ -198,6 +204,10 @@ describe('Record', () => {
     state = await record(deps, state);
     expect(state.run?.capacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
     expect(state.index).toBe(0);
+    // The run starts again with a ticket of its own (the interrupted one traded its ticket), valid for executor 0.
+    const ticket = state.run?.overrides.ContainerOverrides[0]?.Environment.find((e) => e.Name === 'TES_STAGING_TICKET')?.Value ?? '';
+    expect(ticket).not.toBe('first-ticket-0');
+    expect(deps.stagingTokens?.read(ticket, Math.floor(Date.now() / 1000), 'ticket')).toMatchObject({ taskId: task.id, executorIndex: 0, kind: 'ticket' });
     expect((await table.store.get(task.id))?.state).toBe('INITIALIZING');
     state = await record(deps, { ...state, ecs: spot });
     expect(state.run?.capacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE', Weight: 1 }]);

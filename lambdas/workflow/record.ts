@@ -6,7 +6,8 @@
  */
 import { reportKey } from '../adapters/s3-staging-broker.js';
 import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
-import { CONTAINERS, LONGEST_RUN_SECONDS } from '../domain/task-definition.js';
+import { CONTAINERS, LONGEST_RUN_SECONDS, withTicket } from '../domain/task-definition.js';
+import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
 import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
@@ -65,7 +66,11 @@ async function retryAfterSpot(deps: WorkflowDeps, state: WorkflowState, index: n
   const preempted = await moveTask(deps, read, 'PREEMPTED', (logs) => withSystemLog(logs, note));
   if (preempted.state !== 'PREEMPTED') return { taskId: state.taskId, index: index + 1, runs: state.runs ?? [], outcome: { ...state.outcome } };
   await moveTask(deps, preempted, 'INITIALIZING');
-  const again = retries + 1 === SPOT_RETRIES ? { ...run, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE' as const, Weight: 1 }] } : run;
+  const onDemand = retries + 1 === SPOT_RETRIES ? { ...run, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE' as const, Weight: 1 }] } : run;
+  // The interrupted run traded its ticket: the new one gets its own, expiring as the first would have.
+  const tokens = deps.stagingTokens;
+  if (tokens === undefined) throw new Error('TES_STAGING_SECRET is not set (Record signs the ticket of a run started again)');
+  const again = withTicket(onDemand, tokens.ticket(state.taskId, index, Math.floor(deps.clock.now().getTime() / 1000) + run.timeoutSeconds + TICKET_SLACK_SECONDS));
   return { taskId: state.taskId, index, runs: state.runs ?? [], run: again, outcome: { ...state.outcome, spotRetries: retries + 1 } };
 }
 

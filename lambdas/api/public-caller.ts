@@ -1,0 +1,42 @@
+/**
+ * Who calls a public operation (service-info), in AWS: API Gateway runs no authorizer on a public
+ * route, so a bearer token there is checked here, as the JWT authorizer would check it: the
+ * issuer's keys (from its OpenID discovery document), the issuer, the audience (`aud`, or Cognito's
+ * `client_id`) and the expiry (jose, not hand-rolled). A token that fails is ignored: the operation
+ * answers as for anyone.
+ */
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** TES_JWT_ISSUER and TES_JWT_AUDIENCE (comma-separated), or undefined when unset. */
+export function publicTokenVerifierFromEnv(env: Env): TokenVerifier | undefined {
+  const issuer = env['TES_JWT_ISSUER']?.trim();
+  const audiences = (env['TES_JWT_AUDIENCE'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (!issuer || audiences.length === 0) return undefined;
+  return issuerVerifier(issuer, audiences);
+}
+
+export function issuerVerifier(issuer: string, audiences: readonly string[]): TokenVerifier {
+  let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  const discover = async () => {
+    const response = await fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`the issuer's discovery document answered ${response.status}`);
+    const { jwks_uri: uri } = (await response.json()) as { jwks_uri?: string };
+    if (typeof uri !== 'string') throw new Error("the issuer's discovery document names no jwks_uri");
+    return createRemoteJWKSet(new URL(uri));
+  };
+  return async (token) => {
+    keys ??= discover().catch((error: unknown) => {
+      keys = undefined;
+      throw error;
+    });
+    const { payload } = await jwtVerify(token, await keys, { issuer });
+    const aud = (payload).aud;
+    const given = [...(Array.isArray(aud) ? aud : aud === undefined ? [] : [aud]), ...(typeof payload['client_id'] === 'string' ? [payload['client_id']] : [])];
+    if (!given.some((a) => audiences.includes(a))) throw new Error('the token is not for this service (audience)');
+    return payload;
+  };
+}
