@@ -100,11 +100,11 @@ describe('the staging broker', () => {
 
   it('gives later executors no inputs (they find them in the shared volumes) and the sealed hashes of the archives they restore', async () => {
     const hash = 'a'.repeat(64);
-    await broker.report(token(0), 'stage-out', { ok: true, warnings: [], carry: [hash], carrySeal: 'made-up' });
+    await broker.report(token(0), 'stage-out', { ok: true, warnings: [], carry: [hash], seal: 'made-up' });
     const stored = JSON.parse(
       (await (await client.send(new GetObjectCommand({ Bucket: 'service-bucket', Key: reportKey(task.id, 0, 'stage-out') }))).Body?.transformToString()) ?? '',
-    ) as { carrySeal: string };
-    expect(stored.carrySeal).not.toBe('made-up');
+    ) as { seal: string };
+    expect(stored.seal).not.toBe('made-up');
     const plan = await broker.plan(token(1));
     expect(plan.inputs).toEqual([]);
     expect(plan.ignoreError).toBe(true);

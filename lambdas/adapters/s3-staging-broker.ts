@@ -46,11 +46,28 @@ export function reportKey(taskId: string, executorIndex: number, name: ReportNam
   return `tasks/${taskId}/runs/${executorIndex}/${name}.json`;
 }
 
-/** The purpose of the broker's seal over the archives a stage-out carried to the next executor. */
-const CARRY_SEAL = 'carry';
+/** The purpose of the broker's seal over a stage report. */
+const REPORT_SEAL = 'stage-report';
 
-function carrySealParts(taskId: string, executorIndex: number, hashes: readonly string[]): (string | number)[] {
-  return [taskId, executorIndex, ...hashes];
+/**
+ * A stage report as the broker stores it: with its seal (an HMAC over the task, the run, the stage
+ * and the report), so whoever reads it later (Record, the next plan) knows the broker wrote it.
+ */
+export function sealReport(tokens: StagingTokens, taskId: string, executorIndex: number, name: ReportName, report: StageReport): string {
+  const body: StageReport = { ...report };
+  delete body.seal;
+  return JSON.stringify({ ...body, seal: tokens.seal(REPORT_SEAL, [taskId, executorIndex, name, JSON.stringify(body)]) });
+}
+
+/** The report in `text` if it carries the broker's seal for this task, run and stage; undefined otherwise. */
+export function openReport(tokens: StagingTokens, taskId: string, executorIndex: number, name: ReportName, text: string): StageReport | undefined {
+  try {
+    const parsed = JSON.parse(text) as StageReport;
+    const { seal, ...body } = parsed;
+    return tokens.sealed(seal, REPORT_SEAL, [taskId, executorIndex, name, JSON.stringify(body)]) ? (body) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class S3StagingBroker implements StagingBroker {
@@ -92,14 +109,13 @@ export class S3StagingBroker implements StagingBroker {
     }
   }
 
-  /** The SHA-256 of each archive executor `index` carried, if its stage-out's report holds the broker's seal over them. */
+  /** The SHA-256 of each archive executor `index` carried, if its stage-out's report holds the broker's seal. */
   private async carriedHashes(taskId: string, index: number): Promise<string[] | undefined> {
     try {
       const out = await this.deps.s3.send(new GetObjectCommand({ Bucket: this.deps.bucket, Key: reportKey(taskId, index, 'stage-out') }));
-      const report = JSON.parse((await out.Body?.transformToString('utf8')) ?? '') as StageReport;
-      const hashes = report.carry;
-      if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === 'string')) return undefined;
-      return this.deps.tokens.sealed(report.carrySeal, CARRY_SEAL, carrySealParts(taskId, index, hashes)) ? hashes : undefined;
+      const report = openReport(this.deps.tokens, taskId, index, 'stage-out', (await out.Body?.transformToString('utf8')) ?? '');
+      const hashes = report?.carry;
+      return Array.isArray(hashes) && hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h)) ? hashes : undefined;
     } catch {
       return undefined;
     }
@@ -218,18 +234,11 @@ export class S3StagingBroker implements StagingBroker {
 
   async report(token: string, name: ReportName, report: StageReport): Promise<void> {
     const { record, executorIndex } = await this.task(token);
-    const stored: StageReport = { ...report };
-    delete stored.carrySeal;
-    if (name === 'stage-out' && Array.isArray(report.carry) && report.carry.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) {
-      stored.carrySeal = this.deps.tokens.seal(CARRY_SEAL, carrySealParts(record.id, executorIndex, report.carry));
-    } else {
-      delete stored.carry;
-    }
     await this.deps.s3.send(
       new PutObjectCommand({
         Bucket: this.deps.bucket,
         Key: reportKey(record.id, executorIndex, name),
-        Body: JSON.stringify(stored),
+        Body: sealReport(this.deps.tokens, record.id, executorIndex, name, report),
         ContentType: 'application/json',
       }),
     );

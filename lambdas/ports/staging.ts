@@ -88,6 +88,6 @@ export interface StageReport {
   exitCode?: number;
   /** Stage-out before another executor: the SHA-256 of each carried archive, in mount order. */
   carry?: string[];
-  /** The broker's seal over `carry` (stage-out's claim is not trusted: the broker writes this). */
-  carrySeal?: string;
+  /** The broker's seal over the stored report (whatever staging sent under this name is replaced). */
+  seal?: string;
 }

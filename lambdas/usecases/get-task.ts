@@ -2,6 +2,7 @@
  * GetTask: the caller's task in the asked view; another user's task is indistinguishable from none
  * (an admin sees every task).
  */
+import { createHash } from 'node:crypto';
 import type { Caller } from '../domain/caller.js';
 import { TaskNotFoundError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task-record.js';
@@ -28,7 +29,11 @@ export async function withContent(deps: Pick<TesDeps, 'objects'>, record: TaskRe
   const inputs = [...(record.task.inputs ?? [])];
   for (const ref of record.offloaded) {
     const input = inputs[ref.input];
-    if (input !== undefined) inputs[ref.input] = { ...input, content: await deps.objects.getText(ref.key) };
+    if (input === undefined) continue;
+    const content = await deps.objects.getText(ref.key);
+    // Content changed in the bucket is not the client's: it is not shown (the task itself fails at stage-in).
+    if (ref.sha256 !== undefined && createHash('sha256').update(content, 'utf8').digest('hex') !== ref.sha256) continue;
+    inputs[ref.input] = { ...input, content };
   }
   return { ...record, task: { ...record.task, inputs } };
 }

@@ -3,7 +3,7 @@
  * ECS failures, and Fargate Spot interruptions (retried, the last time on demand).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportKey } from '../adapters/s3-staging-broker.js';
+import { reportKey, sealReport } from '../adapters/s3-staging-broker.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import { LONGEST_RUN_SECONDS, type RunPlan } from '../domain/task-definition.js';
 import type { TesTaskLog } from '../domain/tes.js';
@@ -64,9 +64,11 @@ const plan = (i: number) =>
     overrides: { Cpu: '1024', Memory: '2048', ContainerOverrides: [{ Name: 'stage-in', Environment: [{ Name: 'TES_STAGING_TICKET', Value: `first-ticket-${i}` }] }] },
   }) as unknown as RunPlan;
 
+/** Reports as the broker stores them, sealed. */
 function reports(id: string, index: number, stageIn: StageReport, stageOut?: StageReport): void {
-  objects.objects.set(reportKey(id, index, 'stage-in'), JSON.stringify(stageIn));
-  if (stageOut) objects.objects.set(reportKey(id, index, 'stage-out'), JSON.stringify(stageOut));
+  const tokens = deps.stagingTokens as StagingTokens;
+  objects.objects.set(reportKey(id, index, 'stage-in'), sealReport(tokens, id, index, 'stage-in', stageIn));
+  if (stageOut) objects.objects.set(reportKey(id, index, 'stage-out'), sealReport(tokens, id, index, 'stage-out', stageOut));
 }
 
 function ecs(exitCode: number | undefined, extra: Record<string, unknown> = {}) {
@@ -217,6 +219,17 @@ describe('Record', () => {
     expect(await finalize(deps, state)).toEqual({ state: 'SYSTEM_ERROR' });
     const logs = (await table.store.get(task.id))?.logs[0]?.system_logs ?? [];
     expect(logs.filter((l) => l.includes('interrupted by Fargate Spot'))).toHaveLength(3);
+  });
+
+  it('takes a report changed in the bucket (its seal broken) for none: the run ends SYSTEM_ERROR, its claims unrecorded', async () => {
+    const task = await running();
+    reports(task.id, 0, ok, ok);
+    const key = reportKey(task.id, 0, 'stage-out');
+    const forged = { ...(JSON.parse(objects.objects.get(key) as string) as StageReport), outputs: [{ url: 's3://elsewhere/x', path: '/data/x', size_bytes: '1' }] };
+    objects.objects.set(key, JSON.stringify(forged));
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+    expect(next.outcome?.systemError).toMatch(/executor 0's outputs were not staged/);
+    expect((await table.store.get(task.id))?.logs[0]?.outputs).toEqual([]);
   });
 
   it('Finalize turns a task being canceled into CANCELED', async () => {

@@ -4,7 +4,7 @@
  * choose what runs next: the next executor, unless this one failed without ignore_error or staging
  * failed.
  */
-import { reportKey } from '../adapters/s3-staging-broker.js';
+import { openReport, reportKey } from '../adapters/s3-staging-broker.js';
 import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
 import { CONTAINERS, LONGEST_RUN_SECONDS, withTicket } from '../domain/task-definition.js';
 import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
@@ -17,12 +17,17 @@ import { moveTask, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
 import type { EcsTaskOutput, WorkflowState } from './state.js';
 
+/** A run's stage report, if the broker wrote it (its seal holds): one changed in the bucket counts as none. */
 async function readReport(deps: WorkflowDeps, taskId: string, index: number, name: ReportName): Promise<StageReport | undefined> {
+  const tokens = deps.stagingTokens;
+  if (tokens === undefined) throw new Error('TES_STAGING_SECRET is not set (Record checks the seal of stage reports)');
+  let text: string;
   try {
-    return JSON.parse(await deps.objects.getText(reportKey(taskId, index, name))) as StageReport;
+    text = await deps.objects.getText(reportKey(taskId, index, name));
   } catch {
     return undefined;
   }
+  return openReport(tokens, taskId, index, name, text);
 }
 
 function isoTime(value: string | number | undefined): string | undefined {
