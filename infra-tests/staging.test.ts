@@ -221,7 +221,7 @@ describe('http(s) inputs reach only public addresses (no request forgery)', () =
     ['the unspecified address', (port: string) => `http://0.0.0.0:${port}/ssrf/zero`],
     ['a name that resolves to loopback', (port: string) => `http://localhost:${port}/ssrf/name`],
     ['the TES API itself', () => `${at.stack().url}/tasks?view=FULL`],
-    ['the local S3, which checks no signature', () => `${at.stack().s3.endpoint}/${at.stack().s3.bucket}/`],
+    ['the local S3', () => `${at.stack().s3.endpoint}/${at.stack().s3.bucket}/`],
     ['the instance metadata endpoint', () => 'http://169.254.169.254/latest/meta-data/'],
   ])('refuses an input from %s: SYSTEM_ERROR, nothing fetched', async (_what, url) => {
     const port = new URL(inputBase).port;
