@@ -15,7 +15,7 @@ import { allows, directoryPrefix, scopesOf, splitS3Url, type StoragePolicy, type
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesInput } from '../domain/tes.js';
 import type { Clock } from '../ports/clock.js';
-import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, UploadRequest } from '../ports/staging.js';
+import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 const URL_TTL_SECONDS = 6 * 3600;
@@ -94,12 +94,13 @@ export class S3StagingBroker implements StagingBroker {
     return { record, executorIndex: grant.executorIndex, scopes };
   }
 
-  async session(ticket: string): Promise<string> {
+  async session(ticket: string): Promise<StagingSession> {
     const { grant } = await this.liveRun(ticket, 'ticket');
     if (!(await this.deps.store.claimStagingRun(grant.taskId, grant.run))) {
       throw new StagingRefusedError('this staging ticket was traded already: a ticket buys one session');
     }
-    return this.deps.tokens.issue({ ...grant, kind: 'session' });
+    const token = this.deps.tokens.issue({ ...grant, kind: 'session' });
+    return { token, plan: await this.plan(token) };
   }
 
   /** Refuses a key its owner's scopes do not allow (the task was admitted; the policy may have changed since). */

@@ -58,9 +58,14 @@ export interface UploadRequest {
 
 export type ReportName = 'stage-in' | 'stage-out';
 
+export interface StagingSession {
+  token: string;
+  plan: StagingPlan;
+}
+
 export interface StagingBroker {
-  /** Trades a run's ticket (from stage-in's environment), once, for the session token every other call takes. */
-  session(ticket: string): Promise<string>;
+  /** Trades a run's ticket (from stage-in's environment), once, for the session token every other call takes, and the run's plan. */
+  session(ticket: string): Promise<StagingSession>;
   plan(token: string): Promise<StagingPlan>;
   /** A PUT URL for each requested file, in order; refuses anything outside the declared outputs. */
   uploadTargets(token: string, files: UploadRequest[]): Promise<string[]>;

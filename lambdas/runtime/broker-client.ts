@@ -1,5 +1,5 @@
 /** The staging broker over HTTPS, as stage-in and stage-out reach it from inside a Fargate task. */
-import type { ReportName, StageReport, StagingBroker, StagingPlan, UploadRequest } from '../ports/staging.js';
+import type { ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
 
 export class HttpBrokerClient implements StagingBroker {
   constructor(private readonly baseUrl: string) {}
@@ -15,8 +15,8 @@ export class HttpBrokerClient implements StagingBroker {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  async session(ticket: string): Promise<string> {
-    return (await this.call<{ token: string }>(ticket, 'session', {})).token;
+  session(ticket: string): Promise<StagingSession> {
+    return this.call(ticket, 'session', {});
   }
 
   plan(token: string): Promise<StagingPlan> {

@@ -7,6 +7,7 @@
  * is needed.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import type { StagingSession } from '../ports/staging.js';
 import { HttpBrokerClient } from './broker-client.js';
 import { parseAllowance } from './public-fetch.js';
 import { stageIn, stageOut } from './staging.js';
@@ -28,24 +29,24 @@ async function executorExitCode(): Promise<number> {
 /** Where stage-in leaves the session token for stage-out. */
 const SESSION_FILE = `${SCRATCH_DIR}/.staging-session`;
 
-/** Stage-in trades the ticket; stage-out takes what stage-in left. */
-async function sessionToken(phase: string | undefined, broker: HttpBrokerClient): Promise<string> {
+/** Stage-in trades the ticket (and gets the plan with the session); stage-out takes what stage-in left. */
+async function session(phase: string | undefined, broker: HttpBrokerClient): Promise<StagingSession> {
   if (phase === 'stage-in') {
     const ticket = process.env['TES_STAGING_TICKET'];
     if (!ticket) throw new Error('TES_STAGING_TICKET must be set');
-    const token = await broker.session(ticket);
-    await writeFile(SESSION_FILE, token, { mode: 0o600, flag: 'wx' });
-    return token;
+    const traded = await broker.session(ticket);
+    await writeFile(SESSION_FILE, traded.token, { mode: 0o600, flag: 'wx' });
+    return traded;
   }
-  return (await readFile(SESSION_FILE, 'utf8')).trim();
+  const token = (await readFile(SESSION_FILE, 'utf8')).trim();
+  return { token, plan: await broker.plan(token) };
 }
 
 async function main(phase: string | undefined): Promise<number> {
   const brokerUrl = process.env['TES_BROKER_URL'];
   if (!brokerUrl) throw new Error('TES_BROKER_URL must be set');
   const broker = new HttpBrokerClient(brokerUrl);
-  const token = await sessionToken(phase, broker);
-  const plan = await broker.plan(token);
+  const { token, plan } = await session(phase, broker);
   const fs = new VolumeFs(new Map(plan.mounts.map((m) => [m, m])));
   const [uid, gid] = (process.env['TES_EXECUTOR_USER'] ?? '1000:1000').split(':').map(Number);
   const maxBytes = Number(process.env['TES_DISK_LIMIT_BYTES']);

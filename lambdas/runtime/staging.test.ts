@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StageReport, StagingBroker, StagingPlan, UploadRequest } from '../ports/staging.js';
+import type { StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
 import { REPORTED_OUTPUTS, stageOut, UPLOAD_BATCH } from './staging.js';
 import { download } from './transfer.js';
 import { VolumeFs } from './volume-fs.js';
@@ -55,7 +55,7 @@ function plan(overrides: Partial<StagingPlan>): StagingPlan {
 
 class RecordingBroker implements StagingBroker {
   batches: number[] = [];
-  session(): Promise<string> {
+  session(): Promise<StagingSession> {
     throw new Error('not used');
   }
   plan(): Promise<StagingPlan> {

@@ -37,7 +37,7 @@ export async function brokerRequest(broker: StagingBroker, event: BrokerEvent): 
   }
   const path = event.rawPath ?? event.path ?? '';
   try {
-    if (path.endsWith('/session')) return reply(200, { token: await broker.session(token) });
+    if (path.endsWith('/session')) return reply(200, await broker.session(token));
     if (path.endsWith('/plan')) return reply(200, await broker.plan(token));
     if (path.endsWith('/upload-targets')) return reply(200, await broker.uploadTargets(token, (body['files'] ?? []) as UploadRequest[]));
     const report = /\/report\/(stage-in|stage-out)$/.exec(path)?.[1] as 'stage-in' | 'stage-out' | undefined;
