@@ -190,9 +190,11 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
     expect(system).toMatch(/DiskLimitExceeded/);
   });
 
-  it("cannot see its run's staging token, in its environment or any process's", async () => {
-    const { out } = await attack('env | grep -c TES_STAGING; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TES_STAGING; exit 0');
-    expect(out.trim().split('\n')).toEqual(['0', '0']);
+  it("cannot see its run's staging ticket or session, in its environment, any process's, or the file stage-in left for stage-out", async () => {
+    const { out } = await attack(
+      'env | grep -c TES_STAGING; cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c TES_STAGING; find / \\( -path /proc -o -path /sys \\) -prune -o -name .staging-session -print 2>/dev/null | wc -l; ls /tes-scratch 2>&1 | grep -c "No such"; exit 0',
+    );
+    expect(out.trim().split('\n').map((line) => line.trim())).toEqual(['0', '0', '0', '1']);
   });
 
   it('cannot use more memory than its own (2 GiB here): the allocation fails or the executor is killed', async () => {
