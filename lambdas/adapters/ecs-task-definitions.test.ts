@@ -41,12 +41,23 @@ describe('EcsTaskDefinitions', () => {
     });
   });
 
-  it('reports throttling so the workflow retries with backoff', async () => {
-    ecs.on(DescribeTaskDefinitionCommand).rejects(new ClientException({ message: 'nope', $metadata: {} }));
-    ecs.on(RegisterTaskDefinitionCommand).rejects(new ClientException({ message: 'Rate exceeded', $metadata: {} }));
+  it.each([
+    ['throttling', 'Rate exceeded'],
+    // What ECS answers when registrations of one new family race (a burst of tasks with a new image).
+    ['concurrent registrations of one family', 'Too many concurrent attempts to create a new revision of the specified family.'],
+  ])('reports %s so the workflow retries with backoff', async (_what, message) => {
+    ecs.on(DescribeTaskDefinitionCommand).rejects(new ClientException({ message: 'Unable to describe task definition.', $metadata: {} }));
+    ecs.on(RegisterTaskDefinitionCommand).rejects(new ClientException({ message, $metadata: {} }));
     const registry = new EcsTaskDefinitions(new ECSClient({ region: 'eu-west-1' }));
     const error = await registry.ensure(definition).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistrationThrottledError);
     expect((error as Error).name).toBe('TES.Throttled');
+  });
+
+  it('passes on any other refusal as it is (the workflow ends the task SYSTEM_ERROR saying why)', async () => {
+    ecs.on(DescribeTaskDefinitionCommand).rejects(new ClientException({ message: 'Unable to describe task definition.', $metadata: {} }));
+    ecs.on(RegisterTaskDefinitionCommand).rejects(new ClientException({ message: 'Invalid setting for container', $metadata: {} }));
+    const error = await new EcsTaskDefinitions(new ECSClient({ region: 'eu-west-1' })).ensure(definition).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientException);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * TaskDefinitionRegistry on ECS. A definition's family is a hash of its content, so any ACTIVE
  * revision of that family is the same definition: reuse it, register only when there is none.
- * RegisterTaskDefinition is throttled hard (about one a second); a throttled call becomes
- * RegistrationThrottledError, which the workflow retries with backoff.
+ * RegisterTaskDefinition is throttled hard (about one a second), and concurrent registrations of one
+ * family fail; either becomes RegistrationThrottledError, which the workflow retries with backoff.
  */
 import {
   ClientException,
@@ -14,9 +14,14 @@ import {
 import type { TaskDefinition } from '../domain/task-definition.js';
 import { RegistrationThrottledError, type TaskDefinitionRegistry } from '../ports/task-definitions.js';
 
+/**
+ * Throttling, and ECS's answer to registrations of one family racing each other (a burst of tasks
+ * with a new image): "Too many concurrent attempts to create a new revision of the specified
+ * family." Both pass; a retry finds the revision another Prepare registered.
+ */
 function isThrottle(error: unknown): boolean {
   const e = error as { name?: string; message?: string };
-  return e.name === 'ThrottlingException' || /rate exceeded|throttl/i.test(e.message ?? '');
+  return e.name === 'ThrottlingException' || /rate exceeded|throttl|too many concurrent attempts/i.test(e.message ?? '');
 }
 
 export class EcsTaskDefinitions implements TaskDefinitionRegistry {
