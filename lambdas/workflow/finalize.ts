@@ -21,7 +21,8 @@ export async function finalize(deps: WorkflowDeps, state: WorkflowState): Promis
   const outcome = state.outcome ?? {};
   const final: TesState = outcome.systemError !== undefined ? 'SYSTEM_ERROR' : outcome.executorFailed ? 'EXECUTOR_ERROR' : 'COMPLETE';
   const size = fargateSize(read.task.resources, deps.sizing);
-  const cost = fargateCost(size, outcome.runSeconds ?? 0);
+  // Each run priced as it ran (Record); a workflow started before that was kept prices the sum once.
+  const cost = outcome.usage ?? fargateCost(size, outcome.runSeconds ?? 0);
   const now = deps.clock.now().toISOString();
   const finish = (logs: TesTaskLog[]): TesTaskLog[] => {
     let next = logs.length === 0 ? [{ logs: [], outputs: [] } as TesTaskLog] : logs;

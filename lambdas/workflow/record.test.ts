@@ -238,11 +238,41 @@ describe('Record', () => {
     expect(await finalize(deps, { taskId: task.id })).toEqual({ state: 'CANCELED' });
   });
 
+  it('prices each run on its own, with its one-minute minimum: two 30 s executors are billed two minutes', async () => {
+    const task = await running(2);
+    reports(task.id, 0, ok, ok);
+    reports(task.id, 1, ok, ok);
+    const after0 = await record(deps, { taskId: task.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
+    const after1 = await record(deps, { ...after0, ecs: ecs(0) });
+    expect(after1.outcome?.runSeconds).toBe(60);
+    expect(await finalize(deps, after1)).toEqual({ state: 'COMPLETE' });
+    const spot = 0.3 * (60 * 0.04048 + 120 * 0.004445) / 3600;
+    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({ vcpu_seconds: '120.0', gb_seconds: '240.0', estimated_cost_usd: (2 * spot).toFixed(6) });
+  });
+
+  it('counts a run Fargate Spot interrupted at the Spot price, and the run after it at the price it ran at', async () => {
+    const task = await running();
+    const interrupted = await record(deps, {
+      taskId: task.id,
+      index: 0,
+      runs: [plan(0)],
+      ecs: ecs(143, { StopCode: 'SpotInterruption', StoppedReason: 'Your Spot Task was interrupted.', StoppedAt: '2026-01-01T00:02:00Z' }),
+    });
+    expect(interrupted.outcome?.usage?.vcpuSeconds).toBe(120);
+    reports(task.id, 0, ok, ok);
+    const onDemand = { ...(interrupted.run as RunPlan), capacityProviderStrategy: [{ CapacityProvider: 'FARGATE' as const, Weight: 1 }] };
+    const done = await record(deps, { ...interrupted, run: onDemand, ecs: ecs(0) });
+    expect(await finalize(deps, done)).toEqual({ state: 'COMPLETE' });
+    const perSecond = (0.04048 + 2 * 0.004445) / 3600;
+    expect((await table.store.get(task.id))?.logs.at(-1)?.metadata).toMatchObject({ vcpu_seconds: '180.0', estimated_cost_usd: (120 * perSecond * 0.3 + 60 * perSecond).toFixed(6) });
+  });
+
   it('Finalize records the cost of the run in the log metadata', async () => {
     const task = await running();
     reports(task.id, 0, ok, ok);
     const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
     expect(await finalize(deps, next)).toEqual({ state: 'COMPLETE' });
-    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({ vcpu_seconds: '60.0', gb_seconds: '120.0', estimated_cost_usd: '0.000823' });
+    // The run's plan put it on Fargate Spot: 70% off the on-demand 0.000823.
+    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({ vcpu_seconds: '60.0', gb_seconds: '120.0', estimated_cost_usd: '0.000247' });
   });
 });

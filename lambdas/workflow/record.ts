@@ -6,6 +6,7 @@
  */
 import { openReport, reportKey } from '../adapters/s3-staging-broker.js';
 import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-parameters.js';
+import { fargateCost, fargateSize } from '../domain/fargate.js';
 import { CONTAINERS, LONGEST_RUN_SECONDS, withTicket } from '../domain/task-definition.js';
 import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
 import { ecsTaskMetadataKey } from '../domain/task-record.js';
@@ -15,7 +16,7 @@ import type { ReportName, StageReport } from '../ports/staging.js';
 import { StaleWriteError } from '../ports/task-store.js';
 import { moveTask, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
-import type { EcsTaskOutput, WorkflowState } from './state.js';
+import type { EcsTaskOutput, Outcome, WorkflowState } from './state.js';
 
 /** A run's stage report, if the broker wrote it (its seal holds): one changed in the bucket counts as none. */
 async function readReport(deps: WorkflowDeps, taskId: string, index: number, name: ReportName): Promise<StageReport | undefined> {
@@ -62,21 +63,39 @@ function interruptedBySpot(ecs: EcsTaskOutput | undefined): boolean {
  * for a moment, then INITIALIZING), on demand the last time, so that clients which never stop
  * polling a PREEMPTED task see it finish. Out of retries, the task ends SYSTEM_ERROR.
  */
-async function retryAfterSpot(deps: WorkflowDeps, state: WorkflowState, index: number): Promise<WorkflowState | undefined> {
-  const retries = state.outcome?.spotRetries ?? 0;
+async function retryAfterSpot(deps: WorkflowDeps, state: WorkflowState, index: number, outcome: Outcome): Promise<WorkflowState | undefined> {
+  const retries = outcome.spotRetries ?? 0;
   const run = state.runs?.[index];
   const read = await deps.store.get(state.taskId);
   if (run === undefined || read === undefined || retries >= SPOT_RETRIES) return undefined;
   const note = `executor ${index} was interrupted by Fargate Spot; running it again (retry ${retries + 1} of ${SPOT_RETRIES}${retries + 1 === SPOT_RETRIES ? ', on demand' : ''})`;
   const preempted = await moveTask(deps, read, 'PREEMPTED', (logs) => withSystemLog(logs, note));
-  if (preempted.state !== 'PREEMPTED') return { taskId: state.taskId, index: index + 1, runs: state.runs ?? [], outcome: { ...state.outcome } };
+  if (preempted.state !== 'PREEMPTED') return { taskId: state.taskId, index: index + 1, runs: state.runs ?? [], outcome };
   await moveTask(deps, preempted, 'INITIALIZING');
   const onDemand = retries + 1 === SPOT_RETRIES ? { ...run, capacityProviderStrategy: [{ CapacityProvider: 'FARGATE' as const, Weight: 1 }] } : run;
   // The interrupted run traded its ticket: the new one gets its own, expiring as the first would have.
   const tokens = deps.stagingTokens;
   if (tokens === undefined) throw new Error('TES_STAGING_SECRET is not set (Record signs the ticket of a run started again)');
   const again = withTicket(onDemand, tokens.ticket(state.taskId, index, Math.floor(deps.clock.now().getTime() / 1000) + run.timeoutSeconds + TICKET_SLACK_SECONDS));
-  return { taskId: state.taskId, index, runs: state.runs ?? [], run: again, outcome: { ...state.outcome, spotRetries: retries + 1 } };
+  return { taskId: state.taskId, index, runs: state.runs ?? [], run: again, outcome: { ...outcome, spotRetries: retries + 1 } };
+}
+
+/**
+ * Adds what this run cost: Fargate bills each task by the second with a one-minute minimum, at the
+ * Spot or on-demand price it ran at, whether it finished or was interrupted.
+ */
+async function addUsage(deps: WorkflowDeps, state: WorkflowState, index: number, ecs: EcsTaskOutput | undefined, outcome: Outcome): Promise<void> {
+  const started = isoTime(ecs?.StartedAt);
+  const stopped = isoTime(ecs?.StoppedAt);
+  if (started === undefined || stopped === undefined) return;
+  const seconds = Math.max(0, (Date.parse(stopped) - Date.parse(started)) / 1000);
+  outcome.runSeconds = (outcome.runSeconds ?? 0) + seconds;
+  const task = await deps.store.get(state.taskId);
+  const plan = state.run ?? state.runs?.[index];
+  const spot = plan?.capacityProviderStrategy.some((s) => s.CapacityProvider === 'FARGATE_SPOT') === true;
+  const cost = fargateCost({ ...fargateSize(task?.task.resources, deps.sizing), spot }, seconds);
+  const usage = outcome.usage ?? { vcpuSeconds: 0, gbSeconds: 0, usd: 0 };
+  outcome.usage = { vcpuSeconds: usage.vcpuSeconds + cost.vcpuSeconds, gbSeconds: usage.gbSeconds + cost.gbSeconds, usd: usage.usd + cost.usd };
 }
 
 export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState> {
@@ -84,8 +103,9 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
   const runs = state.runs ?? [];
   const outcome = { ...state.outcome };
   const { task: ecs, failure } = ecsTask(state);
+  await addUsage(deps, state, index, ecs, outcome);
   if (interruptedBySpot(ecs)) {
-    const retry = await retryAfterSpot(deps, state, index);
+    const retry = await retryAfterSpot(deps, state, index, outcome);
     if (retry !== undefined) return retry;
     outcome.systemError = `executor ${index} was interrupted by Fargate Spot ${SPOT_RETRIES + 1} times`;
     return { taskId: state.taskId, index: index + 1, runs, outcome };
@@ -96,9 +116,6 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
   const exitCode = executor?.ExitCode;
   const started = isoTime(ecs?.StartedAt);
   const stopped = isoTime(ecs?.StoppedAt);
-  if (started !== undefined && stopped !== undefined) {
-    outcome.runSeconds = (outcome.runSeconds ?? 0) + Math.max(0, (Date.parse(stopped) - Date.parse(started)) / 1000);
-  }
 
   const systemLines: string[] = [];
   const pullStarted = isoTime(ecs?.PullStartedAt);

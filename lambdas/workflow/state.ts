@@ -23,8 +23,10 @@ export interface Outcome {
   executorFailed?: boolean;
   /** Why the task must end SYSTEM_ERROR, if it must. */
   systemError?: string;
-  /** Seconds the executors' Fargate tasks ran, for the cost. */
+  /** Seconds the executors' Fargate tasks ran, in all. */
   runSeconds?: number;
+  /** What the runs cost, each priced as it ran (Spot or not, interrupted or not) with Fargate's one-minute minimum. */
+  usage?: { vcpuSeconds: number; gbSeconds: number; usd: number };
   /** Fargate Spot interruptions retried so far. */
   spotRetries?: number;
 }
