@@ -259,3 +259,24 @@ describe('nothing of a task can be read as something else', () => {
     expect(problemsOf({ ...valid, volumes: [volume] })).toContainEqual(expect.objectContaining({ path: 'volumes[0]', rule: 'normalized_paths' }));
   });
 });
+
+describe('documents nested deeper than any task needs', () => {
+  const nested = (depth: number) => JSON.parse(`{"executors":[{"image":"alpine","command":["true"]}],"tags":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`) as unknown;
+
+  it.each([100, 3000, 20000])('refuses %i levels with a 400 naming the limit, where walking it would overflow the stack', (depth) => {
+    const error = (() => {
+      try {
+        acceptTaskRequest(nested(depth));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect((error as InvalidTaskError).details).toEqual([{ path: '', message: 'the document nests arrays and objects more than 64 levels deep' }]);
+  });
+
+  it('reads a document within the limit as usual (here: a tag that is not a string)', () => {
+    expect(() => acceptTaskRequest(nested(50))).toThrow(/tags\.a: must be a string/);
+  });
+});

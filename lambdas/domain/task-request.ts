@@ -11,7 +11,7 @@ import { imageReferenceProblem } from './image-reference.js';
 import { mountProblems } from './mounts.js';
 import { toSpecShape } from './spec-shape.js';
 import type { TesTask } from './tes.js';
-import { joinPath, schemaProblems } from './validation.js';
+import { joinPath, MAX_NESTING, nestedDeeperThan, schemaProblems } from './validation.js';
 
 /** Fields the server sets; a client's values for them are ignored, not refused. */
 const SERVER_OWNED_FIELDS = ['id', 'state', 'logs', 'creation_time'] as const;
@@ -201,6 +201,8 @@ function ruleProblems(body: Json): Problem[] {
  */
 export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = DEFAULT_ADMISSION): AcceptedTask {
   if (!isObject(body)) throw new InvalidTaskError([{ path: '', message: 'the task must be a JSON object' }]);
+  // Checked before anything walks the document recursively (a stack overflow would be a 500).
+  if (nestedDeeperThan(body)) throw new InvalidTaskError([{ path: '', message: `the document nests arrays and objects more than ${MAX_NESTING} levels deep` }]);
   const request: Json = { ...body };
   for (const field of SERVER_OWNED_FIELDS) delete request[field];
 

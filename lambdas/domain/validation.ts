@@ -124,3 +124,20 @@ export function schemaProblems(name: keyof typeof tesSchemas, value: unknown): P
   }
   return problems;
 }
+
+/** How deep a request may nest arrays and objects: a task document needs a handful of levels. */
+export const MAX_NESTING = 64;
+
+/** Whether `value` nests arrays and objects more than `limit` levels deep (counted without recursion). */
+export function nestedDeeperThan(value: unknown, limit: number = MAX_NESTING): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
