@@ -77,7 +77,8 @@ export function mountProblems(task: TesTask): Problem[] {
   const problems: Problem[] = [];
   for (const { dir, field } of mountSources(task)) {
     const system = SYSTEM.find((reserved) => isWithin(dir, reserved));
-    const runtime = RUNTIME.find((reserved) => isWithin(dir, reserved));
+    // Under a runtime directory, or above one (a volume at /opt hides /opt/tes, at /home the executor's home).
+    const runtime = RUNTIME.find((reserved) => isWithin(dir, reserved) || isWithin(reserved, dir));
     if (MOUNT_SEPARATORS.test(dir)) {
       problems.push({
         path: field,
@@ -89,9 +90,32 @@ export function mountProblems(task: TesTask): Problem[] {
     } else if (system !== undefined) {
       problems.push({ path: field, message: `must not be under a system directory (${SYSTEM.join(', ')})`, rule: 'reserved_paths' });
     } else if (runtime !== undefined) {
-      problems.push({ path: field, message: `must not be under ${runtime}, which the runtime reserves (${RUNTIME.join(', ')})`, rule: 'reserved_paths' });
+      const where = isWithin(dir, runtime) ? `under ${runtime}` : `at ${dir}, which holds ${runtime}`;
+      problems.push({ path: field, message: `must not be mounted ${where}: the runtime reserves ${RUNTIME.join(', ')}`, rule: 'reserved_paths' });
     }
   }
+  problems.push(...overlappingInputs(task));
+  return problems;
+}
+
+/** Inputs that would land on each other: the same path twice, or a path inside one a FILE input takes. */
+function overlappingInputs(task: TesTask): Problem[] {
+  const problems: Problem[] = [];
+  const inputs = task.inputs ?? [];
+  inputs.forEach((input, j) => {
+    const path = stripSlash(input.path);
+    for (let i = 0; i < j; i += 1) {
+      const earlier = inputs[i];
+      if (earlier === undefined) continue;
+      const other = stripSlash(earlier.path);
+      const file = (earlier.type ?? 'FILE') === 'FILE';
+      if (path === other) problems.push({ path: `inputs[${j}].path`, message: `is also the path of inputs[${i}]`, rule: 'overlapping_inputs' });
+      else if (file && isWithin(path, other)) problems.push({ path: `inputs[${j}].path`, message: `is inside ${other}, which inputs[${i}] makes a file`, rule: 'overlapping_inputs' });
+      else if ((input.type ?? 'FILE') === 'FILE' && isWithin(other, path)) {
+        problems.push({ path: `inputs[${j}].path`, message: `is a file, and inputs[${i}] (${other}) is inside it`, rule: 'overlapping_inputs' });
+      }
+    }
+  });
   return problems;
 }
 

@@ -164,6 +164,26 @@ describe('where task files are mounted', () => {
     expectProblem({ ...valid, outputs: [{ path: '/etc/passwd', url: 's3://bucket/o' }] }, 'outputs[0].path', /system directory/);
     expectProblem({ ...valid, volumes: ['/usr/local'] }, 'volumes[0]', /system directory/);
   });
+  it.each([
+    ['/opt', /mounted at \/opt, which holds \/opt\/tes/],
+    ['/home', /mounted at \/home, which holds \/home\/tes/],
+    ['/opt/tes/app', /mounted under \/opt\/tes/],
+  ])('refuses a volume at %s, which would hide what the runtime needs (the staging code on Fargate, the executor home)', (volume, message) =>
+    expectProblem({ ...valid, volumes: [volume] }, 'volumes[0]', message));
+  it('accepts other directories under /opt and /home', () => {
+    expect(() => acceptTaskRequest({ ...valid, volumes: ['/opt/tools', '/home/user'] })).not.toThrow();
+  });
+  it.each([
+    ['the same path twice', [{ path: '/data/a', content: 'x' }, { path: '/data/a', content: 'y' }], /is also the path of inputs\[0\]/],
+    ['a path inside a FILE input', [{ path: '/data/a', content: 'x' }, { path: '/data/a/b', content: 'y' }], /is inside \/data\/a, which inputs\[0\] makes a file/],
+    ['a FILE input holding an earlier one', [{ path: '/data/a/b', content: 'x' }, { path: '/data/a', content: 'y' }], /is a file, and inputs\[0\] \(\/data\/a\/b\) is inside it/],
+  ])('refuses inputs that land on each other (%s) at CreateTask, not at run time', (_what, inputs, message) =>
+    expectProblem({ ...valid, inputs }, 'inputs[1].path', message));
+  it('accepts a file inside a DIRECTORY input, and inputs side by side', () => {
+    expect(() =>
+      acceptTaskRequest({ ...valid, inputs: [{ path: '/data/ref', url: 's3://bucket/ref', type: 'DIRECTORY' }, { path: '/data/ref/extra.txt', content: 'x' }, { path: '/data/ab', content: 'y' }] }),
+    ).not.toThrow();
+  });
   it('accepts /tmp, /data and a workdir', () => {
     expect(() => acceptTaskRequest({ executors: [{ ...executor, workdir: '/work' }], inputs: [{ path: '/tmp/run.sh', content: 'x' }] })).not.toThrow();
   });
