@@ -161,6 +161,19 @@ describe('the task workflow', () => {
     expect(names).toEqual(['Prepare', 'Prepare', 'RunExecutor', 'Record', 'Finalize']);
   });
 
+  it('runs Record again when it could not read a stage report (TES.Transient), with backoff', async () => {
+    const handlers = executors(1);
+    const record = handlers['Record'] as Handler;
+    let attempts = 0;
+    handlers['Record'] = (input) => {
+      attempts += 1;
+      if (attempts < 3) failing('TES.Transient', 'SlowDown')();
+      return record(input);
+    };
+    const { names } = await run(handlers);
+    expect(names).toEqual(['Prepare', 'RunExecutor', 'Record', 'Record', 'Record', 'Finalize']);
+  });
+
   it('hands any other RunExecutor error to Record too (States.TaskFailed matches every task error)', async () => {
     const handlers = executors(1);
     handlers['RunExecutor'] = failing('ECS.AccessDeniedException', 'not allowed');

@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { open } from 'node:fs/promises';
-import type { ObjectStore } from '../ports/object-store.js';
+import { ObjectMissingError, type ObjectStore } from '../ports/object-store.js';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -23,7 +23,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async getText(key: string): Promise<string> {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    let out;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) throw new ObjectMissingError(key);
+      throw error;
+    }
     if (out.Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
     return out.Body.transformToString('utf8');
   }

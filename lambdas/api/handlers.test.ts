@@ -340,6 +340,11 @@ describe('failures', () => {
     ]);
     const full = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
     expect((full.body as unknown as TesTask).inputs?.[0]?.content).toBe(content);
+    // Expired by the bucket's lifecycle, it is left out; the task is still shown (not a 500).
+    (wiring.deps.objects as MemoryObjects).objects.delete(`tasks/${id}/inputs/0/content`);
+    const expired = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
+    expect(expired.status).toBe(200);
+    expect((expired.body as unknown as TesTask).inputs?.[0]).toEqual({ path: '/in/large' });
     // Changed in the bucket, it is not the client's content any more, and is not shown as such.
     (wiring.deps.objects as MemoryObjects).objects.set(`tasks/${id}/inputs/0/content`, 'echo changed');
     const changed = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));

@@ -11,6 +11,8 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../adapters/s3-object-store.js';
+import { ObjectMissingError } from '../ports/object-store.js';
 import { startDynalite, type LocalDynamoDb } from './dynamodb-local.js';
 import { localS3Credentials, startS3rver, type LocalS3 } from './s3-local.js';
 
@@ -102,6 +104,17 @@ describe('the local S3', () => {
     await expect(good.send(new PutObjectCommand({ Bucket: BUCKET, Key: '../../escaped', Body: 'x' }))).rejects.toThrow();
     expect(await readdir(dir)).toEqual(before);
     expect(await readdir(join(dir, 's3'))).toEqual([BUCKET]);
+  });
+});
+
+describe('the object store over it', () => {
+  it('tells a missing object (ObjectMissingError) from a failure to read one', async () => {
+    const store = new S3ObjectStore(good, BUCKET);
+    await expect(store.getText('users/nobody/none.txt')).rejects.toBeInstanceOf(ObjectMissingError);
+    const refused = await new S3ObjectStore(client({ ...s3.credentials, secretAccessKey: 'guess' }), BUCKET).getText('users/bob/secret.txt').catch((e: unknown) => e);
+    expect(refused).not.toBeInstanceOf(ObjectMissingError);
+    expect(refused).toMatchObject({ name: 'AccessDenied' });
+    expect(await store.getText('users/bob/secret.txt')).toBe('bob only');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ObjectStore } from '../ports/object-store.js';
+import { ObjectMissingError, type ObjectStore } from '../ports/object-store.js';
 
 /** An in-memory ObjectStore for tests that need no S3 protocol. */
 export class MemoryObjects implements ObjectStore {
@@ -17,6 +17,6 @@ export class MemoryObjects implements ObjectStore {
 
   getText(key: string): Promise<string> {
     const value = this.objects.get(key);
-    return value === undefined ? Promise.reject(new Error(`no object ${key}`)) : Promise.resolve(value);
+    return value === undefined ? Promise.reject(new ObjectMissingError(key)) : Promise.resolve(value);
   }
 }

@@ -8,6 +8,7 @@ import { TaskNotFoundError } from '../domain/errors.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTask, TesView } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
+import { ObjectMissingError } from '../ports/object-store.js';
 import { renderTask } from '../domain/views.js';
 import type { TesDeps } from './deps.js';
 
@@ -30,7 +31,14 @@ export async function withContent(deps: Pick<TesDeps, 'objects'>, record: TaskRe
   for (const ref of record.offloaded) {
     const input = inputs[ref.input];
     if (input === undefined) continue;
-    const content = await deps.objects.getText(ref.key);
+    let content: string;
+    try {
+      content = await deps.objects.getText(ref.key);
+    } catch (error) {
+      // Expired by the bucket's lifecycle (taskDataRetentionDays): the task is still shown, without it.
+      if (error instanceof ObjectMissingError) continue;
+      throw error;
+    }
     // Content changed in the bucket is not the client's: it is not shown (the task itself fails at stage-in).
     if (ref.sha256 !== undefined && createHash('sha256').update(content, 'utf8').digest('hex') !== ref.sha256) continue;
     inputs[ref.input] = { ...input, content };

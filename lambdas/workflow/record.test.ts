@@ -221,6 +221,19 @@ describe('Record', () => {
     expect(logs.filter((l) => l.includes('interrupted by Fargate Spot'))).toHaveLength(3);
   });
 
+  it('fails with TES.Transient, writing nothing, when a report cannot be read (the workflow runs it again); a missing one is an answer', async () => {
+    const task = await running();
+    const failing = Object.assign(Object.create(objects) as MemoryObjects, {
+      getText: () => Promise.reject(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' })),
+    });
+    const error = await record({ ...deps, objects: failing }, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TES.Transient', message: expect.stringContaining('SlowDown: Please reduce your request rate.') });
+    expect((await table.store.get(task.id))?.logs).toEqual(task.logs);
+    // No report at all (staging never reported): an answer, not a failure to read.
+    const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+    expect(next.outcome?.systemError).toMatch(/executor 0's outputs were not staged/);
+  });
+
   it('takes a report changed in the bucket (its seal broken) for none: the run ends SYSTEM_ERROR, its claims unrecorded', async () => {
     const task = await running();
     reports(task.id, 0, ok, ok);

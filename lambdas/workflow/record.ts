@@ -12,6 +12,7 @@ import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
 import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
+import { ObjectMissingError } from '../ports/object-store.js';
 import type { ReportName, StageReport } from '../ports/staging.js';
 import { StaleWriteError } from '../ports/task-store.js';
 import { moveTask, withSystemLog } from '../usecases/transitions.js';
@@ -25,8 +26,11 @@ async function readReport(deps: WorkflowDeps, taskId: string, index: number, nam
   let text: string;
   try {
     text = await deps.objects.getText(reportKey(taskId, index, name));
-  } catch {
-    return undefined;
+  } catch (error) {
+    // None written is an answer (staging never got that far); failing to read one is not: Record fails
+    // (before it has written anything) and the workflow runs it again.
+    if (error instanceof ObjectMissingError) return undefined;
+    throw new TransientError(`the ${name} report of executor ${index} could not be read: ${(error as Error).name}: ${(error as Error).message}`);
   }
   return openReport(tokens, taskId, index, name, text);
 }
@@ -49,6 +53,14 @@ function ecsTask(state: WorkflowState): { task?: EcsTaskOutput; failure?: string
     // not an ECS task description
   }
   return { failure: `${failure.Error}: ${(failure.Cause ?? '').slice(0, 1000)}` };
+}
+
+/** A failure the workflow retries with backoff (the state machine's Retry on `TES.Transient`). */
+export class TransientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TES.Transient';
+  }
 }
 
 /** Fargate Spot interruptions are retried this many times; the last retry runs on demand. */
