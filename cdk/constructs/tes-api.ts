@@ -29,6 +29,8 @@ export interface TesApiProps {
   /** The executors' cluster: CancelTask stops a canceled task's Fargate tasks there. */
   cluster: ecs.ICluster;
   pageTokenSecret: secretsmanager.ISecret;
+  /** Where executors log: the FULL view of a running task reads its executor's output there. */
+  executorLogGroup: logs.ILogGroup;
   removalPolicy: RemovalPolicy;
 }
 
@@ -127,6 +129,12 @@ export class TesApi extends Construct {
     }
     // service-info lists a caller's own storage when it can tell who calls.
     for (const [name, value] of Object.entries(publicTokens ?? {})) (this.functions.get('GetServiceInfo') as NodejsFunction).addEnvironment(name, value);
+    // A running executor's output in the FULL view (GetTask, ListTasks) comes from its log stream.
+    for (const name of ['GetTask', 'ListTasks']) {
+      const reader = this.functions.get(name) as NodejsFunction;
+      reader.addEnvironment('TES_EXECUTOR_LOG_GROUP', props.executorLogGroup.logGroupName);
+      props.executorLogGroup.grant(reader, 'logs:GetLogEvents');
+    }
     // The page-token key is ListTasks' alone.
     (this.functions.get('ListTasks') as NodejsFunction).addEnvironment('TES_PAGE_TOKEN_SECRET', props.pageTokenSecret.secretValue.unsafeUnwrap());
     const notFound = fn(DEFAULT_ROUTE.endpoint.name, DEFAULT_ROUTE.entry);

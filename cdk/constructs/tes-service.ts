@@ -43,7 +43,7 @@ export class TesService extends Construct {
 
     this.executors = new ExecutorCluster(this, 'Executors', { config, bucket: props.bucket, removalPolicy });
     this.workflow = new TaskWorkflow(this, 'Workflow', { config, table: props.table, bucket: props.bucket, executors: this.executors, stagingSecret, removalPolicy });
-    this.api = new TesApi(this, 'Api', { config, table: props.table, bucket: props.bucket, stateMachine: this.workflow.stateMachine, cluster: this.executors.cluster, pageTokenSecret, removalPolicy });
+    this.api = new TesApi(this, 'Api', { config, table: props.table, bucket: props.bucket, stateMachine: this.workflow.stateMachine, cluster: this.executors.cluster, pageTokenSecret, executorLogGroup: this.executors.logGroup, removalPolicy });
 
     if (config.guardDuty) {
       new guardduty.CfnDetector(this, 'RuntimeMonitoring', {

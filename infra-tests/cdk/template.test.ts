@@ -156,10 +156,12 @@ describe('IAM', () => {
     expect(new Set(claims)).toEqual(new Set(['cognito:groups=tes-admins']));
   });
 
-  it('lets GetTask read a task and its content, and nothing else', () => {
+  it("lets GetTask read a task, its content and its running executor's log stream, and nothing else", () => {
     const getTask = statementsOf(service).filter(({ policy }) => policy.startsWith('TesApiGetTask'));
     const granted = getTask.flatMap(({ statement }) => actions(statement)).filter((a) => !a.startsWith('xray:'));
-    expect(granted.sort()).toEqual(['dynamodb:GetItem', 's3:GetObject']);
+    expect(granted.sort()).toEqual(['dynamodb:GetItem', 'logs:GetLogEvents', 's3:GetObject']);
+    const logs = getTask.find(({ statement }) => actions(statement).includes('logs:GetLogEvents'));
+    expect(JSON.stringify(logs?.statement.Resource)).toContain('TesExecutorsExecutorLogs');
   });
 
   it('passes only the execution role, and only to ECS tasks', () => {

@@ -21,10 +21,9 @@ export class CloudWatchLogStore implements LogStore {
     return `cloudwatch-logs:${this.logGroup}:executor/executor/${ecsTaskArn.split('/').at(-1) as string}`;
   }
 
-  async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number): Promise<string | undefined> {
+  async tail(taskId: string, executorIndex: number, stream: 'stdout' | 'stderr', bytes: number, ecsTaskArn?: string): Promise<string | undefined> {
     if (stream === 'stderr') return undefined;
-    const record = await this.store.get(taskId);
-    const arn = record?.logs.at(-1)?.metadata?.[ecsTaskMetadataKey(executorIndex)];
+    const arn = ecsTaskArn ?? (await this.store.get(taskId))?.logs.at(-1)?.metadata?.[ecsTaskMetadataKey(executorIndex)];
     if (arn === undefined) return undefined;
     const ecsTaskId = arn.split('/').at(-1) as string;
     try {

@@ -5,6 +5,7 @@
  * | TES_TABLE_NAME | the task table |
  * | TES_BUCKET | the bucket for large task content and logs |
  * | TES_STATE_MACHINE_ARN | the task workflow |
+ * | TES_EXECUTOR_LOG_GROUP | GetTask, ListTasks: where a running executor's output is read for the FULL view |
  * | TES_CLUSTER_ARN | the executors' cluster (CancelTask stops their Fargate tasks) |
  * | TES_PAGE_TOKEN_SECRET | base64 key (≥ 32 bytes) that signs ListTasks page tokens (ListTasks only) |
  * | TES_ANONYMOUS_OWNER | set only when authentication is off: the owner of every task |
@@ -19,7 +20,9 @@ import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import { admissionFromEnv, type AdmissionPolicy } from '../domain/admission.js';
 import { storagePolicyFromEnv, type StoragePolicy } from '../domain/storage-policy.js';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
@@ -44,6 +47,8 @@ export interface CloudConfig {
   storage: StoragePolicy;
   /** The executors' ECS cluster, so CancelTask can stop their Fargate tasks. */
   clusterArn?: string;
+  /** Where executors log (CloudWatch Logs): GetTask and ListTasks show a running executor's output from it. */
+  executorLogGroup?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -114,13 +119,18 @@ export function configFromEnv(env: Env): CloudConfig {
     admission: admissionFromEnv(env),
     storage: storagePolicyFromEnv(env, bucket),
     ...(optional(env, 'TES_CLUSTER_ARN') === undefined ? {} : { clusterArn: optional(env, 'TES_CLUSTER_ARN') }),
+    ...(optional(env, 'TES_EXECUTOR_LOG_GROUP') === undefined ? {} : { executorLogGroup: optional(env, 'TES_EXECUTOR_LOG_GROUP') }),
   };
 }
 
 /** The deployed dependencies: DynamoDB, S3 and Step Functions. */
 export function cloudDeps(config: CloudConfig): TesDeps {
+  const store = new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName);
   return {
-    store: new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName),
+    store,
+    ...(config.executorLogGroup === undefined
+      ? {}
+      : { logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: config.aws.region }), config.executorLogGroup, store) }),
     objects: new S3ObjectStore(s3Client(config.aws), config.bucket),
     workflow: new StepFunctionsWorkflow(
       stepFunctionsClient(config.aws),

@@ -4,7 +4,8 @@
  * environment once per container and then only passes the event on.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ecsTaskMetadataKey } from '../domain/task-record.js';
+import { ecsTaskMetadataKey, type TaskRecord } from '../domain/task-record.js';
+import type { TesTaskLog } from '../domain/tes.js';
 import { CONTAINERS } from '../domain/task-definition.js';
 import { moveTask } from '../usecases/transitions.js';
 import { StaleWriteError } from '../ports/task-store.js';
@@ -32,7 +33,15 @@ export interface EcsTaskStateChange {
     taskArn?: string;
     lastStatus?: string;
     containers?: { name?: string; lastStatus?: string }[];
+    overrides?: { containerOverrides?: { name?: string; environment?: { name?: string; value?: string }[] }[] };
   };
+}
+
+/** Which executor an ECS task runs: Prepare puts its index in stage-in's environment. */
+function executorIndexOf(event: EcsTaskStateChange): number | undefined {
+  const stageIn = event.detail.overrides?.containerOverrides?.find((c) => c.name === CONTAINERS.stageIn);
+  const value = stageIn?.environment?.find((e) => e.name === 'TES_EXECUTOR_INDEX')?.value;
+  return value === undefined || !/^\d+$/.test(value) ? undefined : Number(value);
 }
 
 /**
@@ -46,14 +55,26 @@ export async function onEcsTaskStateChange(deps: Pick<WorkflowDeps, 'store'>, ev
   if (executor?.lastStatus === 'RUNNING') await executorStarted(deps, taskId);
   const read = await deps.store.get(taskId);
   if (read === undefined) return;
-  if (event.detail.taskArn !== undefined && read.logs.length > 0) {
-    const attempt = read.logs.at(-1);
-    const index = attempt?.logs.length ?? 0;
-    if (attempt?.metadata?.[ecsTaskMetadataKey(index)] === undefined) {
-      const logs = [...read.logs.slice(0, -1), { ...attempt, logs: attempt?.logs ?? [], outputs: attempt?.outputs ?? [], metadata: { ...attempt?.metadata, [ecsTaskMetadataKey(index)]: event.detail.taskArn } }];
-      await deps.store.updateLogs(read, logs).catch((error: unknown) => {
+  // Notes the run's ECS task (its log stream) for the executor now running: a write lost to another
+  // writer is tried again, and a run started again after a Spot interruption replaces the note.
+  const arn = event.detail.taskArn;
+  if (arn !== undefined && event.detail.lastStatus !== 'STOPPED') {
+    let current: TaskRecord | undefined = read;
+    for (let attempt = 0; attempt < 5 && current !== undefined && current.logs.length > 0; attempt += 1) {
+      const last = current.logs.at(-1) as TesTaskLog;
+      const index = executorIndexOf(event) ?? last.logs.length;
+      // A late event of a run Record has already written up changes nothing.
+      if (index < last.logs.length) break;
+      const key = ecsTaskMetadataKey(index);
+      if (last.metadata?.[key] === arn) break;
+      const logs = [...current.logs.slice(0, -1), { ...last, metadata: { ...last.metadata, [key]: arn } }];
+      try {
+        await deps.store.updateLogs(current, logs);
+        break;
+      } catch (error) {
         if (!(error instanceof StaleWriteError)) throw error;
-      });
+        current = error.current;
+      }
     }
   }
   if (event.detail.lastStatus === 'STOPPED') {

@@ -10,6 +10,7 @@ import type { TesTaskLog } from '../domain/tes.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import { startTestTable, type TestTable } from '../testing/dynamo.js';
 import { MemoryObjects } from '../testing/memory-objects.js';
+import { storeTask } from '../testing/records.js';
 import type { StageReport } from '../ports/staging.js';
 import type { WorkflowDeps } from './deps.js';
 import { finalize, recordFailure } from './finalize.js';
@@ -232,6 +233,16 @@ describe('Record', () => {
     // No report at all (staging never reported): an answer, not a failure to read.
     const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
     expect(next.outcome?.systemError).toMatch(/executor 0's outputs were not staged/);
+  });
+
+  it("reads the executor's log from this run's own ECS task, whatever the task notes (a run started again after Spot)", async () => {
+    const task = await storeTask(table.store, 'rarn', 'RUNNING', { task: { executors: [{ image: 'a', command: ['b'] }] }, logs: [{ logs: [], outputs: [], metadata: { ecs_task_0: 'arn:the-interrupted-run' } }] });
+    reports(task.id, 0, ok, ok);
+    const asked: (string | undefined)[] = [];
+    const logs = { tail: (_id: string, _i: number, _s: string, _b: number, arn?: string) => Promise.resolve((asked.push(arn), `from ${arn}`)), location: () => undefined };
+    await record({ ...deps, logs }, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0, { TaskArn: 'arn:this-run' }) });
+    expect(asked).toEqual(['arn:this-run', 'arn:this-run']);
+    expect((await table.store.get(task.id))?.logs[0]?.logs[0]?.stdout).toBe('from arn:this-run');
   });
 
   it('takes a report changed in the bucket (its seal broken) for none: the run ends SYSTEM_ERROR, its claims unrecorded', async () => {

@@ -164,8 +164,9 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     executorLog = { exit_code: exitCode };
     if (started !== undefined) executorLog.start_time = started;
     if (stopped !== undefined) executorLog.end_time = stopped;
-    const stdout = await deps.logs.tail(state.taskId, index, 'stdout', LOG_TAIL_BYTES);
-    const stderr = await deps.logs.tail(state.taskId, index, 'stderr', LOG_TAIL_BYTES);
+    // This run's own ECS task: the note in the task may be missing or an earlier run's (Spot).
+    const stdout = await deps.logs.tail(state.taskId, index, 'stdout', LOG_TAIL_BYTES, ecs?.TaskArn);
+    const stderr = await deps.logs.tail(state.taskId, index, 'stderr', LOG_TAIL_BYTES, ecs?.TaskArn);
     if (stdout !== undefined) executorLog.stdout = stdout;
     if (stderr !== undefined) executorLog.stderr = stderr;
   }
