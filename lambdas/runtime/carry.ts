@@ -1,7 +1,7 @@
 /**
  * Carrying a task's volumes from one executor to the next, one tar archive per mount. Only regular
- * files and directories travel; symbolic links and anything else are left out, so restoring an
- * archive can never write outside the volumes.
+ * files (hard links among them) and directories travel; symbolic links and anything else are left
+ * out, so restoring an archive can never write outside the volumes.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,11 @@ import { create, extract } from 'tar';
 import { checkSha256, download, sha256Of, upload } from './transfer.js';
 import type { VolumeFs } from './volume-fs.js';
 
-const KEPT_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+/**
+ * What is unpacked: files, directories, and hard links (tar stores a file's second name as a link to
+ * its first, which must lie in the same archive: tar refuses absolute and `..` link targets).
+ */
+const KEPT_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'Link']);
 
 /**
  * Packs each mount into an archive in `scratchDir` and PUTs it to the URL in the same position;
