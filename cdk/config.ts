@@ -85,7 +85,7 @@ function admissionEnvironment(context: Context): Record<string, string> {
  * parser they use. `dataBuckets` (whole buckets for everyone) is gone: a rule says which prefix,
  * whose, and whether to write.
  */
-function storageEnvironment(context: Context): { storage: Record<string, string>; storageRules: StorageRule[] } {
+function storageEnvironment(context: Context, egress: ExecutorEgress): { storage: Record<string, string>; storageRules: StorageRule[] } {
   if (context('dataBuckets') !== undefined) {
     throw new Error('context dataBuckets is replaced by storageRules: s3://<bucket>/{owner}/=readwrite gives each user a prefix there, s3://<bucket>/=read shares a bucket read-only');
   }
@@ -98,6 +98,9 @@ function storageEnvironment(context: Context): { storage: Record<string, string>
   if (typeof http === 'boolean') storage[STORAGE_SETTINGS.http_inputs.env] = http ? 'on' : 'off';
   else if (typeof http === 'string' && http !== '') storage[STORAGE_SETTINGS.http_inputs.env] = http;
   else if (http !== undefined) throw new Error('context httpInputs must be on or off');
+  // Without a NAT gateway stage-in reaches nothing outside the VPC: an http(s) input would fail at run
+  // time, so CreateTask refuses it with a 400 instead (httpInputs=on keeps them, e.g. for internal hosts in httpInputAllow).
+  else if (egress !== 'internet') storage[STORAGE_SETTINGS.http_inputs.env] = 'off';
   try {
     // The service bucket's name is not known at synth; the functions refuse a rule naming it when they start.
     return { storage, storageRules: storagePolicyFromEnv(storage, '').rules };
@@ -136,7 +139,7 @@ export function readConfig(context: Context): TesConfig {
     adminClaim: 'none',
     executorEgress: egress,
     spotAllowed: bool(context('spotAllowed'), true),
-    ...storageEnvironment(context),
+    ...storageEnvironment(context, egress),
     httpInputAllow: httpInputAllow(context('httpInputAllow')),
     logRetentionDays: Number(context('logRetentionDays') ?? 90),
     taskDataRetentionDays: Number(context('taskDataRetentionDays') ?? 30),

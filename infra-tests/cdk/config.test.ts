@@ -34,7 +34,10 @@ describe('the deployment configuration', () => {
       { bucket: 'lab-data', prefix: '{owner}/', access: 'readwrite', adminOnly: false },
       { bucket: 'reference', prefix: 'genomes/', access: 'read', adminOnly: false },
     ]);
-    expect(readConfig(from({})).storage).toEqual({});
+    // Without a NAT gateway (the default egress) an http(s) input could only fail at run time: refused at CreateTask instead.
+    expect(readConfig(from({})).storage).toEqual({ TES_HTTP_INPUTS: 'off' });
+    expect(readConfig(from({ executorEgress: 'internet' })).storage).toEqual({});
+    expect(readConfig(from({ httpInputs: 'on', httpInputAllow: '10.0.0.0/8' })).storage).toEqual({ TES_HTTP_INPUTS: 'on' });
     expect(() => readConfig(from({ storageRules: 's3://lab-data/x=read' }))).toThrow(/^context storageRules: "s3:\/\/lab-data\/x=read" must end its prefix with '\/'/);
     expect(() => readConfig(from({ httpInputs: 'sometimes' }))).toThrow('context httpInputs must be on or off');
     expect(() => readConfig(from({ dataBuckets: 'lab-data' }))).toThrow(/dataBuckets is replaced by storageRules/);
