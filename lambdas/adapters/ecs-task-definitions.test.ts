@@ -1,4 +1,4 @@
-/** The ECS registry against a mocked ECS API (ECS has no local stand-in): reuse, register, throttling. */
+/** The ECS registry against a mocked ECS API, for what moto does not do (throttling, racing registrations); the wire is tested in ecs-task-definitions.moto.test.ts. */
 import { ClientException, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
