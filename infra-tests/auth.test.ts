@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesListTasksResponse, TesTask } from '../lambdas/domain/tes.js';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../lambdas/local/local-issuer.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
-import { expectErrorShape } from './support/spec-assertions.js';
 import { task } from './support/tasks.js';
 import { TEST_IMAGE } from './support/test-image.js';
 import { startTestStack } from './support/local-stack.js';
@@ -40,10 +39,10 @@ async function call<T = unknown>(method: string, path: string, token?: string, b
 const sleeper = () => task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '60'] }] });
 
 describe('bearer tokens', () => {
-  it('are required: no token is a 401 in the error shape', async () => {
+  it("are required: no token is API Gateway's own 401 (its JWT authorizer answers, not the TES)", async () => {
     const reply = await call('GET', '/tasks');
     expect(reply.status).toBe(401);
-    expectErrorShape({ ...(reply.body as object), request_id: 'x' }, 401);
+    expect(reply.body).toEqual({ message: 'Unauthorized' });
   });
 
   it('are not needed for service-info', async () => {

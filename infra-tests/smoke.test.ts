@@ -65,6 +65,16 @@ describe('smoke', () => {
     expect(done.state).toBe('CANCELED');
   }, RUN_MS + 30_000);
 
+  it("answers a request without a token with API Gateway's 401 when given a token to use, and serves it when not (authentication off)", async () => {
+    const reply = await fetch(`${at.target.url}/tasks`);
+    if (at.target.headers['authorization'] !== undefined) {
+      expect(reply.status).toBe(401);
+      expect(await reply.json()).toEqual({ message: 'Unauthorized' });
+    } else {
+      expect(reply.status).toBe(200);
+    }
+  });
+
   it('lists the run’s tasks, and answers an unknown task with a 404', async () => {
     const listed = await at.tes.get<{ tasks: { id: string }[] }>(`/tasks?tag_key=run&tag_value=${RUN_ID}&view=MINIMAL`);
     expect(listed.status).toBe(200);

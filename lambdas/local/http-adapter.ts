@@ -6,11 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
-import { flattenClaims, type ApiEvent, type ApiResult } from '../api/http.js';
+import { flattenClaims, logger, type ApiEvent, type ApiResult } from '../api/http.js';
 import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../api/routes.js';
 import type { WiringSource } from '../api/wiring.js';
 
-const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+/** What a Lambda function can be handed (6 MB); API Gateway answers a larger request itself. */
+const API_GATEWAY_MAX_BODY = 6 * 1024 * 1024;
 
 type Handler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
 
@@ -149,17 +150,26 @@ function writeResult(response: ServerResponse, result: ApiResult): void {
   response.end(body);
 }
 
-/** An error the adapter answers itself (as API Gateway would), in the documented shape. */
-function errorResult(status: number, code: string, message: string, headers: Record<string, string> = {}): ApiResult {
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ status, code, message, request_id: randomUUID() }),
-  };
+/**
+ * What API Gateway answers itself, before or instead of a function: its own body, `{"message": ...}`,
+ * not the TES error shape (README, "Errors"). Reproduced here so that the local stack answers as the
+ * deployed API does.
+ */
+export const API_GATEWAY_RESPONSES = {
+  unauthorized: { status: 401, message: 'Unauthorized', headers: { 'www-authenticate': 'Bearer' } },
+  tooLarge: { status: 413, message: 'Request Entity Too Large', headers: {} },
+  functionFailed: { status: 500, message: 'Internal Server Error', headers: {} },
+} as const;
+
+function gatewayResult(kind: keyof typeof API_GATEWAY_RESPONSES): ApiResult {
+  const { status, message, headers } = API_GATEWAY_RESPONSES[kind];
+  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ message }) };
 }
 
-function unauthorized(message: string): ApiResult {
-  return errorResult(401, 'UNAUTHENTICATED', message, { 'www-authenticate': 'Bearer' });
+/** Refuses a request as API Gateway's JWT authorizer does; the reason goes to the stack's log only, as there. */
+function unauthorized(reason: string): ApiResult {
+  logger.info('refused a bearer token', { reason });
+  return gatewayResult('unauthorized');
 }
 
 /**
@@ -211,9 +221,9 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
         writeResult(response, await handler(event, lambdaContext(event.requestContext.requestId, routeKey)));
       } catch (error) {
         if (error instanceof BodyTooLarge) {
-          writeResult(response, errorResult(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${API_GATEWAY_MAX_BODY} bytes`));
+          writeResult(response, gatewayResult('tooLarge'));
         } else {
-          writeResult(response, errorResult(500, 'INTERNAL', 'internal error'));
+          writeResult(response, gatewayResult('functionFailed'));
         }
       }
     })();
