@@ -89,5 +89,5 @@ describe('the state machine definition', () => {
     expect(misfits(parameters, runTaskShape(), 'RunTask')).toEqual([]);
     // The check bites: a misspelled member is caught.
     expect(misfits({ ...parameters, Overides: {} }, runTaskShape(), 'RunTask')).toEqual(['RunTask.Overides: not a member of the model']);
-  }, 120_000);
+  }, 600_000);
 });

@@ -40,5 +40,5 @@ describe('cdk synth', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 600_000);
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
   [moto, table] = await Promise.all([startMoto(), startTestTable('tes-cw-logs')]);
   client = new CloudWatchLogsClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   await client.send(new CreateLogGroupCommand({ logGroupName: GROUP }));
-}, 180_000);
+}, 600_000);
 afterAll(async () => {
   await moto?.close();
   await table?.close();

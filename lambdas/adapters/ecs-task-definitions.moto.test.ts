@@ -17,7 +17,7 @@ const platform = { runtimeImage: 'runtime:1', executorUser: '1000:1000', logGrou
 beforeAll(async () => {
   moto = await startMoto();
   ecs = new ECSClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-}, 180_000);
+}, 600_000);
 afterAll(async () => {
   await moto?.close();
 });
