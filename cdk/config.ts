@@ -4,6 +4,7 @@
  */
 import { ADMISSION_SETTINGS, admissionFromEnv } from '../lambdas/domain/admission.js';
 import { DEFAULT_ADMIN_CLAIM, parseAdminClaim } from '../lambdas/domain/caller.js';
+import { fargatePricesFromEnv } from '../lambdas/domain/fargate.js';
 import { parseAllowance } from '../lambdas/runtime/public-fetch.js';
 import { STORAGE_SETTINGS, storagePolicyFromEnv, type StorageRule } from '../lambdas/domain/storage-policy.js';
 
@@ -39,6 +40,8 @@ export interface TesConfig {
   /** Non-public hosts and CIDRs http(s) inputs may be fetched from (TES_HTTP_INPUT_ALLOW); empty: public addresses only. */
   httpInputAllow: string;
   logRetentionDays: number;
+  /** The region's Fargate prices for the cost estimate (TES_FARGATE_PRICES), as JSON; empty: us-east-1 list prices. */
+  fargatePrices: string;
   /** Days the service bucket keeps task content, reports and logs. */
   taskDataRetentionDays: number;
   /** `retain` (default) keeps the table and buckets when the stacks are deleted. */
@@ -123,6 +126,18 @@ function httpInputAllow(value: unknown): string {
   return text;
 }
 
+/** The context key fargatePrices (an object or its JSON), checked by the parser the workflow uses. */
+function fargatePrices(value: unknown): string {
+  if (value === undefined || value === '') return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  try {
+    fargatePricesFromEnv(text);
+  } catch (error) {
+    throw new Error(`context fargatePrices${(error as Error).message.replace(/^TES_FARGATE_PRICES/, '')}`, { cause: error });
+  }
+  return text;
+}
+
 /** Reads and checks the configuration; throws naming the key that is wrong. */
 export function readConfig(context: Context): TesConfig {
   const auth = (context('auth') ?? 'cognito') as Auth;
@@ -141,6 +156,7 @@ export function readConfig(context: Context): TesConfig {
     spotAllowed: bool(context('spotAllowed'), true),
     ...storageEnvironment(context, egress),
     httpInputAllow: httpInputAllow(context('httpInputAllow')),
+    fargatePrices: fargatePrices(context('fargatePrices')),
     logRetentionDays: Number(context('logRetentionDays') ?? 90),
     taskDataRetentionDays: Number(context('taskDataRetentionDays') ?? 30),
     removalPolicy: context('removalPolicy') === 'destroy' ? 'destroy' : 'retain',

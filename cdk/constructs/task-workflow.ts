@@ -88,6 +88,7 @@ export class TaskWorkflow extends Construct {
       TES_SUBNETS: executors.subnets.map((s) => s.subnetId).join(','),
       TES_SECURITY_GROUPS: executors.securityGroup.securityGroupId,
       TES_SPOT_ALLOWED: String(config.spotAllowed),
+      ...(config.fargatePrices === '' ? {} : { TES_FARGATE_PRICES: config.fargatePrices }),
       POWERTOOLS_SERVICE_NAME: 'tes-workflow',
     };
     const fn = (name: string, handler: string, entry = 'lambdas/workflow/lambda.ts', timeout = Duration.seconds(60)) => {

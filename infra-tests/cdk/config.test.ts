@@ -43,6 +43,13 @@ describe('the deployment configuration', () => {
     expect(() => readConfig(from({ dataBuckets: 'lab-data' }))).toThrow(/dataBuckets is replaced by storageRules/);
   });
 
+  it('passes the region’s Fargate prices to the workflow, checked by its parser', () => {
+    expect(readConfig(from({})).fargatePrices).toBe('');
+    const prices = { name: 'eu-west-1 list prices', X86_64: { vcpuHour: 0.04456, gbHour: 0.004865 } };
+    expect(JSON.parse(readConfig(from({ fargatePrices: prices })).fargatePrices)).toEqual(prices);
+    expect(() => readConfig(from({ fargatePrices: 'cheap' }))).toThrow(/^context fargatePrices must be JSON/);
+  });
+
   it('names the admin claim: the Cognito group by default, any claim with OIDC, none without auth', () => {
     expect(readConfig(from({})).adminClaim).toBe('cognito:groups=tes-admins');
     const oidc = { auth: 'oidc', oidcIssuer: 'https://id.example.org', oidcAudience: 'tes' };

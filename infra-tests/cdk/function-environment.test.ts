@@ -18,7 +18,9 @@ let functions: Fn[];
 const RUNTIME_VARIABLES = new Set(['AWS_REGION', 'NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
 
 beforeAll(() => {
-  const app = new App({ context: { auth: 'cognito', storageRules: ['s3://lab-data/{owner}/=readwrite'], httpInputAllow: '10.0.0.0/8', httpInputs: 'on' } });
+  const app = new App({
+    context: { auth: 'cognito', storageRules: ['s3://lab-data/{owner}/=readwrite'], httpInputAllow: '10.0.0.0/8', httpInputs: 'on', fargatePrices: { name: 'eu-west-1 list prices' } },
+  });
   const stacks = buildApp(app);
   const template = Template.fromStack(stacks.service);
   functions = Object.entries(template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Handler?: string; Environment?: { Variables?: Record<string, unknown> } } }>)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fargateCost, fargateProblems, fargateSize } from './fargate.js';
+import { FARGATE_PRICES, fargateCost, fargatePricesFromEnv, fargateProblems, fargateSize } from './fargate.js';
 
 const policy = { spotAllowed: true };
 
@@ -43,6 +43,18 @@ describe('Fargate sizing', () => {
       'resources.disk_gb',
     ]);
     expect(fargateProblems({ cpu_cores: 16, ram_gb: 120, disk_gb: 200 })).toEqual([]);
+  });
+
+  it("prices a run at the deployment region's prices when the operator sets them, naming them", () => {
+    const size = fargateSize({ cpu_cores: 1, ram_gb: 2 }, policy);
+    const eu = fargatePricesFromEnv('{"name":"eu-west-1 list prices","X86_64":{"vcpuHour":0.04456,"gbHour":0.004865}}');
+    expect(eu.name).toBe('eu-west-1 list prices');
+    expect(eu.ARM64).toEqual(FARGATE_PRICES.ARM64);
+    expect(fargateCost(size, 3600, eu).usd).toBeCloseTo(0.04456 + 2 * 0.004865, 6);
+    expect(fargatePricesFromEnv(undefined)).toBe(FARGATE_PRICES);
+    expect(() => fargatePricesFromEnv('cheap')).toThrow(/TES_FARGATE_PRICES must be JSON/);
+    expect(() => fargatePricesFromEnv('{"X86_64":{"vcpuHour":-1}}')).toThrow(/at least 0/);
+    expect(() => fargatePricesFromEnv('{"spotDiscount":1.5}')).toThrow(/spotDiscount less than 1/);
   });
 
   it('costs a run with the one-minute minimum, Spot discount and extra storage', () => {

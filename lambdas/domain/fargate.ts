@@ -24,14 +24,54 @@ function range(from: number, to: number, step: number): number[] {
   return values;
 }
 
-/** us-east-1 Linux list prices (per vCPU-hour, per GB-hour); Spot is taken as 70% off. */
-export const FARGATE_PRICES = {
+/** Fargate's Linux prices a cost estimate uses (per vCPU-hour, per GB-hour), and whose they are. */
+export interface FargatePrices {
+  /** Which prices these are, as the task's metadata says (`cost_prices`). */
+  name: string;
+  X86_64: { vcpuHour: number; gbHour: number };
+  ARM64: { vcpuHour: number; gbHour: number };
+  /** Spot's discount, 0.7 for 70% off. */
+  spotDiscount: number;
+  ephemeralGbHour: number;
+  freeEphemeralGiB: number;
+}
+
+/** us-east-1 Linux list prices; Spot taken as 70% off. Other regions differ: operators set theirs (TES_FARGATE_PRICES). */
+export const FARGATE_PRICES: FargatePrices = {
+  name: 'us-east-1 list prices',
   X86_64: { vcpuHour: 0.04048, gbHour: 0.004445 },
   ARM64: { vcpuHour: 0.03238, gbHour: 0.00356 },
   spotDiscount: 0.7,
   ephemeralGbHour: 0.000111,
   freeEphemeralGiB: 20,
-} as const;
+};
+
+/**
+ * TES_FARGATE_PRICES: the deployment region's prices as JSON, any of FARGATE_PRICES' fields (the rest
+ * keep us-east-1's), e.g. `{"name":"eu-west-1 list prices","X86_64":{"vcpuHour":0.04456,"gbHour":0.004865}}`.
+ * Throws naming the variable on anything else.
+ */
+export function fargatePricesFromEnv(text: string | undefined): FargatePrices {
+  if (text === undefined || text.trim() === '') return FARGATE_PRICES;
+  let given: Partial<FargatePrices>;
+  try {
+    given = JSON.parse(text) as Partial<FargatePrices>;
+  } catch {
+    throw new Error('TES_FARGATE_PRICES must be JSON, for example {"name":"eu-west-1 list prices","X86_64":{"vcpuHour":0.04456,"gbHour":0.004865}}');
+  }
+  const prices: FargatePrices = {
+    ...FARGATE_PRICES,
+    ...given,
+    X86_64: { ...FARGATE_PRICES.X86_64, ...given.X86_64 },
+    ARM64: { ...FARGATE_PRICES.ARM64, ...given.ARM64 },
+    name: typeof given.name === 'string' && given.name !== '' ? given.name : 'operator-set prices',
+  };
+  const numbers = [prices.X86_64.vcpuHour, prices.X86_64.gbHour, prices.ARM64.vcpuHour, prices.ARM64.gbHour, prices.spotDiscount, prices.ephemeralGbHour, prices.freeEphemeralGiB];
+  if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) || prices.spotDiscount >= 1) {
+    throw new Error('TES_FARGATE_PRICES: every price must be a number of at least 0, and spotDiscount less than 1');
+  }
+  return prices;
+}
 
 export const MAX_VCPU = 16;
 export const MAX_MEMORY_GIB = 120;
@@ -103,14 +143,14 @@ export function fargateSize(resources: TesResources | undefined, policy: SizingP
 }
 
 /** What a run of `seconds` on `size` costs, for the task's log metadata. */
-export function fargateCost(size: FargateSize, seconds: number): { vcpuSeconds: number; gbSeconds: number; usd: number } {
+export function fargateCost(size: FargateSize, seconds: number, prices: FargatePrices = FARGATE_PRICES): { vcpuSeconds: number; gbSeconds: number; usd: number } {
   // Fargate bills per second with a one-minute minimum.
   const billed = Math.max(60, seconds);
   const vcpuSeconds = (size.cpu / 1024) * billed;
   const gbSeconds = (size.memory / 1024) * billed;
-  const price = FARGATE_PRICES[size.architecture];
+  const price = prices[size.architecture];
   let usd = (vcpuSeconds * price.vcpuHour + gbSeconds * price.gbHour) / 3600;
-  if (size.spot) usd *= 1 - FARGATE_PRICES.spotDiscount;
-  usd += (Math.max(0, size.ephemeralStorageGiB - FARGATE_PRICES.freeEphemeralGiB) * billed * FARGATE_PRICES.ephemeralGbHour) / 3600;
+  if (size.spot) usd *= 1 - prices.spotDiscount;
+  usd += (Math.max(0, size.ephemeralStorageGiB - prices.freeEphemeralGiB) * billed * prices.ephemeralGbHour) / 3600;
   return { vcpuSeconds, gbSeconds, usd };
 }

@@ -23,6 +23,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import { serviceInfoFromEnv } from '../api/config.js';
 import { admissionFromEnv } from '../domain/admission.js';
+import { fargatePricesFromEnv } from '../domain/fargate.js';
 import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import { parseAdminClaim } from '../domain/caller.js';
 import { logger } from '../api/http.js';
@@ -255,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stagingTokens,
       platform: LOCAL_PLATFORM,
       sizing: { spotAllowed: true },
+      prices: fargatePricesFromEnv(options.env?.['TES_FARGATE_PRICES']),
       clock: systemClock,
       logs: runner,
       stopExecutors: (taskId) => runner.stop(taskId),

@@ -10,6 +10,7 @@
  * | TES_EXECUTOR_LOG_GROUP | where executor output goes |
  * | TES_CLUSTER_ARN, TES_SUBNETS, TES_SECURITY_GROUPS | where executors run (comma-separated lists) |
  * | TES_SPOT_ALLOWED | `true` lets `preemptible` tasks use Fargate Spot |
+ * | TES_FARGATE_PRICES | the region's Fargate prices for the cost estimate, as JSON (default us-east-1 list prices) |
  * | TES_BROKER_URL | where stage-in/stage-out reach the staging broker |
  * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy the broker enforces (lambdas/domain/storage-policy.ts) |
  * | TES_STATE_MACHINE_ARN | the workflow (for the reconciler) |
@@ -25,6 +26,7 @@ import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { stopEcsTasks, StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseAllowance } from '../runtime/public-fetch.js';
+import { fargatePricesFromEnv } from '../domain/fargate.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import type { WorkflowDeps } from './deps.js';
@@ -91,6 +93,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
       securityGroups: list(env, 'TES_SECURITY_GROUPS'),
     },
     sizing: { spotAllowed: env['TES_SPOT_ALLOWED'] === 'true' },
+    prices: fargatePricesFromEnv(env['TES_FARGATE_PRICES']),
     clock: systemClock,
     logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region }), logGroup, store),
     ...(env['TES_BROKER_URL'] ? { brokerUrl: env['TES_BROKER_URL'] } : {}),

@@ -1,4 +1,4 @@
-import type { SizingPolicy } from '../domain/fargate.js';
+import type { FargatePrices, SizingPolicy } from '../domain/fargate.js';
 import type { StagingTokens } from '../domain/staging-token.js';
 import type { ExecutorPlatform } from '../domain/task-definition.js';
 import type { Clock } from '../ports/clock.js';
@@ -18,6 +18,8 @@ export interface WorkflowDeps {
   sizing: SizingPolicy;
   clock: Clock;
   logs: LogStore;
+  /** The prices the cost estimate uses (TES_FARGATE_PRICES; default us-east-1 list prices). */
+  prices?: FargatePrices;
   /** Where stage-in/out reach the staging broker over HTTP. */
   brokerUrl?: string;
   /** Non-public hosts and CIDRs http(s) inputs may be fetched from (TES_HTTP_INPUT_ALLOW), for stage-in. */

@@ -4,7 +4,7 @@
  * and estimated cost in the log metadata. A task being canceled becomes CANCELED instead.
  */
 import { maxRuntimeSeconds } from '../domain/backend-parameters.js';
-import { fargateCost, fargateSize } from '../domain/fargate.js';
+import { FARGATE_PRICES, fargateCost, fargateSize } from '../domain/fargate.js';
 import { isTerminal } from '../domain/states.js';
 import { ecsTaskArns } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
@@ -22,7 +22,7 @@ export async function finalize(deps: WorkflowDeps, state: WorkflowState): Promis
   const final: TesState = outcome.systemError !== undefined ? 'SYSTEM_ERROR' : outcome.executorFailed ? 'EXECUTOR_ERROR' : 'COMPLETE';
   const size = fargateSize(read.task.resources, deps.sizing);
   // Each run priced as it ran (Record); a workflow started before that was kept prices the sum once.
-  const cost = outcome.usage ?? fargateCost(size, outcome.runSeconds ?? 0);
+  const cost = outcome.usage ?? fargateCost(size, outcome.runSeconds ?? 0, deps.prices);
   const now = deps.clock.now().toISOString();
   const finish = (logs: TesTaskLog[]): TesTaskLog[] => {
     let next = logs.length === 0 ? [{ logs: [], outputs: [] } as TesTaskLog] : logs;
@@ -33,6 +33,7 @@ export async function finalize(deps: WorkflowDeps, state: WorkflowState): Promis
       vcpu_seconds: cost.vcpuSeconds.toFixed(1),
       gb_seconds: cost.gbSeconds.toFixed(1),
       estimated_cost_usd: cost.usd.toFixed(6),
+      cost_prices: (deps.prices ?? FARGATE_PRICES).name,
     };
     return [...next.slice(0, -1), { ...attempt, end_time: now, metadata }];
   };

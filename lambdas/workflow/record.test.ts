@@ -297,6 +297,11 @@ describe('Record', () => {
     const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
     expect(await finalize(deps, next)).toEqual({ state: 'COMPLETE' });
     // The run's plan put it on Fargate Spot: 70% off the on-demand 0.000823.
-    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({ vcpu_seconds: '60.0', gb_seconds: '120.0', estimated_cost_usd: '0.000247' });
+    expect((await table.store.get(task.id))?.logs[0]?.metadata).toMatchObject({
+      vcpu_seconds: '60.0',
+      gb_seconds: '120.0',
+      estimated_cost_usd: '0.000247',
+      cost_prices: 'us-east-1 list prices',
+    });
   });
 });

@@ -105,7 +105,7 @@ async function addUsage(deps: WorkflowDeps, state: WorkflowState, index: number,
   const task = await deps.store.get(state.taskId);
   const plan = state.run ?? state.runs?.[index];
   const spot = plan?.capacityProviderStrategy.some((s) => s.CapacityProvider === 'FARGATE_SPOT') === true;
-  const cost = fargateCost({ ...fargateSize(task?.task.resources, deps.sizing), spot }, seconds);
+  const cost = fargateCost({ ...fargateSize(task?.task.resources, deps.sizing), spot }, seconds, deps.prices);
   const usage = outcome.usage ?? { vcpuSeconds: 0, gbSeconds: 0, usd: 0 };
   outcome.usage = { vcpuSeconds: usage.vcpuSeconds + cost.vcpuSeconds, gbSeconds: usage.gbSeconds + cost.gbSeconds, usd: usage.usd + cost.usd };
 }
