@@ -245,6 +245,20 @@ describe('Record', () => {
     expect((await table.store.get(task.id))?.logs[0]?.logs[0]?.stdout).toBe('from arn:this-run');
   });
 
+  it('keeps a task with many executors, each listing 500 uploaded files, within its item: outputs lists 1,000 and the logs count the rest', async () => {
+    const task = await running(4);
+    let state: WorkflowState = { taskId: task.id, index: 0, runs: [plan(0), plan(1), plan(2), plan(3)], ecs: ecs(0) };
+    for (let i = 0; i < 4; i += 1) {
+      const outputs = Array.from({ length: 500 }, (_, n) => ({ url: `s3://bucket/users/o/results/${'long-name-'.repeat(15)}${i}-${n}.txt`, path: `/out/${i}-${n}.txt`, size_bytes: '1' }));
+      reports(task.id, i, ok, { ...ok, outputs, outputCount: 500, outputBytes: 500 });
+      state = await record(deps, { ...state, index: i, ecs: ecs(0) });
+      expect(state.outcome?.systemError, `executor ${i}`).toBeUndefined();
+    }
+    const stored = await table.store.get(task.id);
+    expect(stored?.logs[0]?.outputs).toHaveLength(1000);
+    expect(stored?.logs[0]?.system_logs?.join('\n')).toMatch(/executor 2: 500 of its listed outputs are left out of outputs, which lists at most 1000 files/);
+  });
+
   it('takes a report changed in the bucket (its seal broken) for none: the run ends SYSTEM_ERROR, its claims unrecorded', async () => {
     const task = await running();
     reports(task.id, 0, ok, ok);

@@ -63,6 +63,9 @@ export class TransientError extends Error {
   }
 }
 
+/** The most uploaded files a task's `outputs` lists, across its executors: its item stays far from DynamoDB's 400 KB. */
+export const MAX_LISTED_OUTPUTS = 1000;
+
 /** Fargate Spot interruptions are retried this many times; the last retry runs on demand. */
 export const SPOT_RETRIES = 2;
 
@@ -172,12 +175,20 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
   }
   const update = (logs: TesTaskLog[]): TesTaskLog[] => {
     const attempt: TesTaskLog = logs.at(-1) ?? { logs: [], outputs: [] };
+    // The task's item holds at most MAX_LISTED_OUTPUTS of them, whatever its executors uploaded in all
+    // (DynamoDB items end at 400 KB): the rest are counted in the system logs.
+    const reported = stageOut?.outputs ?? [];
+    const room = Math.max(0, MAX_LISTED_OUTPUTS - attempt.outputs.length);
+    const lines = [...systemLines];
+    if (reported.length > room) {
+      lines.push(`executor ${index}: ${reported.length - room} of its listed outputs are left out of outputs, which lists at most ${MAX_LISTED_OUTPUTS} files for a task`);
+    }
     const next: TesTaskLog = {
       ...attempt,
       logs: executorLog === undefined ? attempt.logs : [...attempt.logs, executorLog],
-      outputs: [...attempt.outputs, ...(stageOut?.outputs ?? [])],
+      outputs: [...attempt.outputs, ...reported.slice(0, room)],
     };
-    if (systemLines.length > 0) next.system_logs = [...(attempt.system_logs ?? []), ...systemLines];
+    if (lines.length > 0) next.system_logs = [...(attempt.system_logs ?? []), ...lines];
     const metadata: Record<string, string> = { ...attempt.metadata };
     if (ecs?.TaskArn !== undefined) metadata[ecsTaskMetadataKey(index)] = ecs.TaskArn;
     if (executorLog !== undefined) {
