@@ -25,6 +25,7 @@ let bucket: string;
 let bob: TesHttp;
 let mallory: TesHttp;
 let admin: TesHttp;
+let asUser: (user: string) => Promise<TesHttp>;
 /** Bob's objects as they were before any attack. */
 const bobsObjects = new Map<string, string>();
 
@@ -36,6 +37,7 @@ beforeAll(async () => {
   s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3.endpoint, forcePathStyle: true, credentials: stack.s3.credentials });
   const as = async (user: string, claims: Record<string, unknown> = {}) =>
     new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user, { claims })}` }, close: () => Promise.resolve() });
+  asUser = (user) => as(user);
   bob = await as('bob');
   mallory = await as('mallory');
   admin = await as('root-person', { groups: ['tes-admins'] });
@@ -115,6 +117,37 @@ describe('storage scopes at CreateTask', () => {
     expect((await bob.get<{ storage: string[] }>('/service-info')).body.storage).toEqual([`s3://${bucket}/users/bob/`, ...shared]);
     const anonymous = (await (await fetch(`${stack.url}/service-info`)).json()) as { storage: string[] };
     expect(anonymous.storage).toEqual([`s3://${bucket}/users/{owner}/`, ...shared]);
+  });
+});
+
+describe('attacks beyond the issue’s list', () => {
+  it("an upper-case scheme (S3://) to Bob's file is the same URL: 400 storage_scope", async () => {
+    const reply = await mallory.post<{ details?: { path: string; rule?: string }[] }>('/tasks', task({ inputs: [{ path: '/in/x', url: `S3://${bucket}/users/bob/secret.txt` }] }));
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.details).toEqual([expect.objectContaining({ path: 'inputs[0].url', rule: 'storage_scope' })]);
+    await bobsDataUntouched();
+  });
+
+  it("percent-encoded dot segments inside one's own prefix stay a literal key: the task reads nothing of Bob's and writes nothing outside", async () => {
+    const url = `s3://${bucket}/users/mallory/%2E%2E/bob/secret.txt`;
+    const done = await run(mallory, task({ inputs: [{ path: '/in/x', url }], outputs: [{ path: '/out/y', url: `s3://${bucket}/users/mallory/%2e%2e/bob/results/final.txt` }], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo overwritten > /out/y'] }] }));
+    // The key is users/mallory/%2E%2E/bob/secret.txt, which does not exist: the input fails, nothing else happens.
+    expect(done.state).toBe('SYSTEM_ERROR');
+    expect(systemLogs(done)).toMatch(/inputs\[0\] .* could not be staged: HTTP 404/);
+    expect(JSON.stringify(done)).not.toContain('bob only');
+    await bobsDataUntouched();
+  });
+
+  it('a token whose subject is a path (../bob, bob/.., bob/x) gets a hashed prefix of its own, never Bob’s', async () => {
+    for (const subject of ['../bob', 'bob/..', 'bob/x', 'users/bob']) {
+      const odd = await asUser(subject);
+      const storage = (await odd.get<{ storage: string[] }>('/service-info')).body.storage[0];
+      expect(storage, subject).toMatch(new RegExp(`^s3://${bucket}/users/~[0-9a-f]{32}/$`));
+      const reply = await odd.post('/tasks', task({ inputs: [{ path: '/in/x', url: `s3://${bucket}/users/bob/secret.txt` }] }));
+      expect(reply.status, subject).toBe(400);
+      expect((await odd.get<{ tasks?: unknown[] }>('/tasks')).body.tasks ?? []).toEqual([]);
+    }
+    await bobsDataUntouched();
   });
 });
 

@@ -90,17 +90,20 @@ export class S3StagingBroker implements StagingBroker {
 
   private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
     const { grant, record } = await this.liveRun(token, 'session');
-    const scopes = scopesOf(this.deps.storage, { owner: record.owner, admin: record.admin === true });
-    return { record, executorIndex: grant.executorIndex, scopes };
+    return { record, executorIndex: grant.executorIndex, scopes: this.scopes(record) };
+  }
+
+  private scopes(record: TaskRecord): StorageScope[] {
+    return scopesOf(this.deps.storage, { owner: record.owner, admin: record.admin === true });
   }
 
   async session(ticket: string): Promise<StagingSession> {
-    const { grant } = await this.liveRun(ticket, 'ticket');
+    const { grant, record } = await this.liveRun(ticket, 'ticket');
     if (!(await this.deps.store.claimStagingRun(grant.taskId, grant.run))) {
       throw new StagingRefusedError('this staging ticket was traded already: a ticket buys one session');
     }
     const token = this.deps.tokens.issue({ ...grant, kind: 'session' });
-    return { token, plan: await this.plan(token) };
+    return { token, plan: await this.planFor(record, grant.executorIndex, this.scopes(record)) };
   }
 
   /** Refuses a key its owner's scopes do not allow (the task was admitted; the policy may have changed since). */
@@ -168,6 +171,10 @@ export class S3StagingBroker implements StagingBroker {
 
   async plan(token: string): Promise<StagingPlan> {
     const { record, executorIndex, scopes } = await this.task(token);
+    return this.planFor(record, executorIndex, scopes);
+  }
+
+  private async planFor(record: TaskRecord, executorIndex: number, scopes: readonly StorageScope[]): Promise<StagingPlan> {
     const task = record.task;
     const executor = task.executors[executorIndex];
     const directories = new Set<string>();
