@@ -31,7 +31,12 @@ export function suppressWithReasons(stateful: Stack, service: Stack): void {
     {
       id: 'AwsSolutions-IAM5',
       reason: 'Task objects (large content, staging reports, carried volumes, logs) are keyed by task id under tasks/, unknown until a task exists.',
-      appliesTo: [regex('^Resource::<ServiceBucket.*\\.Arn>\\/tasks\\/\\*$'), regex('^Resource::.*ServiceBucket.*tasks\\/\\*$')],
+      appliesTo: [
+        regex('^Resource::<ServiceBucket.*\\.Arn>\\/tasks\\/\\*$'),
+        regex('^Resource::.*ServiceBucket.*tasks\\/\\*$'),
+        // Record writes only the log objects of runs: tasks/<task id>/runs/<executor>/log.json.
+        regex('^Resource::.*ServiceBucket.*tasks\\/\\*\\/runs\\/\\*\\/log\\.json$'),
+      ],
     },
     {
       id: 'AwsSolutions-IAM5',

@@ -125,6 +125,8 @@ export class TaskWorkflow extends Construct {
     );
     allow(reconciler, ['dynamodb:Query'], [`${table.tableArn}/index/${TASK_TABLE.indexes.active.name}`]);
     allow(record, ['s3:GetObject'], [bucket.arnForObjects('tasks/*')]);
+    // A run's log tails and system lines that do not fit the task's item (domain/output-list.ts).
+    allow(record, ['s3:PutObject'], [bucket.arnForObjects('tasks/*/runs/*/log.json')]);
     // The broker signs URLs with its own role: exactly the prefixes the storage policy can allow
     // (users' own prefixes, the service's objects, each rule's prefix), and the S3 endpoint admits
     // those objects for this role only (staging only GETs and PUTs presigned URLs; the broker lists). Whose prefix a task may use is the broker's check, key by key.

@@ -13,7 +13,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { assertTransition, isTerminal } from '../domain/states.js';
-import type { OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
+import type { OutputList, SpilledRun } from '../domain/output-list.js';
+import type { LogOverflow, OffloadedContent, TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTask, TesTaskLog } from '../domain/tes.js';
 import { StaleWriteError, type StateChange, type SummaryPage, type SummaryQuery, type TaskStore } from '../ports/task-store.js';
 import { ACTIVE_PARTITION, ALL_SHARD_KEYS, derivedIndexKeys, ownerStateKey, TASK_TABLE } from './task-table.js';
@@ -33,6 +34,8 @@ interface TaskItem {
   task: TesTask;
   logs: TesTaskLog[];
   offloaded?: OffloadedContent[];
+  outputList?: OutputList;
+  spilled?: SpilledRun[];
 }
 
 /** The item attribute holding the staging runs whose ticket was traded (a string set). */
@@ -53,6 +56,8 @@ function toItem(record: TaskRecord): TaskItem {
     task: record.task,
     logs: record.logs,
     offloaded: record.offloaded,
+    outputList: record.outputList,
+    spilled: record.spilled,
   };
 }
 
@@ -68,6 +73,8 @@ function toRecord(item: TaskItem): TaskRecord {
   };
   if (item.admin === true) record.admin = true;
   if (item.offloaded !== undefined && item.offloaded.length > 0) record.offloaded = item.offloaded;
+  if (item.outputList !== undefined) record.outputList = item.outputList;
+  if (item.spilled !== undefined && item.spilled.length > 0) record.spilled = item.spilled;
   return record;
 }
 
@@ -190,16 +197,25 @@ export class DynamoDbTaskStore implements TaskStore {
     return { entries, exhausted: out.LastEvaluatedKey === undefined, readUnits: readUnits(out.ConsumedCapacity) };
   }
 
-  async updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord> {
+  async updateLogs(read: TaskRecord, logs: TesTaskLog[], overflow: LogOverflow = {}): Promise<TaskRecord> {
+    const set = ['#logs = :logs', '#version = #version + :one'];
+    const names: Record<string, string> = { '#logs': 'logs', '#version': 'version' };
+    const values: Record<string, unknown> = { ':logs': logs, ':version': read.version, ':one': 1 };
+    for (const [name, value] of Object.entries(overflow)) {
+      if (value === undefined) continue;
+      set.push(`#${name} = :${name}`);
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+    }
     try {
       const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: read.id },
-          UpdateExpression: 'SET #logs = :logs, #version = #version + :one',
+          UpdateExpression: `SET ${set.join(', ')}`,
           ConditionExpression: '#version = :version',
-          ExpressionAttributeNames: { '#logs': 'logs', '#version': 'version' },
-          ExpressionAttributeValues: { ':logs': logs, ':version': read.version, ':one': 1 },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );

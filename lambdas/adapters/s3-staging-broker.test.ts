@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StagingTokens } from '../domain/staging-token.js';
+import { outputPageKey, sha256Hex } from '../domain/output-list.js';
+import { InvalidStagingTokenError, StagingTokens } from '../domain/staging-token.js';
+import type { UploadedFile } from '../ports/staging.js';
 import { storagePolicyFromEnv } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
 import { startS3rver, type LocalS3 } from '../local/s3-local.js';
@@ -157,6 +159,37 @@ describe('the staging broker', () => {
     [{ output: 7, relative: '' }],
   ])('refuses to sign %j', async (request) => {
     await expect(broker.uploadTargets(token(0), [request])).rejects.toBeInstanceOf(StagingRefusedError);
+  });
+
+  it("keeps a page of a long output list in the task's own prefix and answers its hash", async () => {
+    const files = [
+      { url: 's3://user-bucket/results/dir/a', path: '/data/dir/a', size_bytes: '1' },
+      { url: 's3://user-bucket/results/out.txt', path: '/data/out.txt', size_bytes: '22' },
+    ];
+    const page = await broker.outputPage(token(1), 3, files);
+    const kept = await client.send(new GetObjectCommand({ Bucket: 'service-bucket', Key: outputPageKey(task.id, 1, 3) }));
+    const text = (await kept.Body?.transformToString('utf8')) ?? '';
+    expect(JSON.parse(text)).toEqual(files);
+    expect(page).toEqual({ count: 2, sha256: sha256Hex(text) });
+  });
+
+  it.each([
+    ['a file outside the declared outputs', 0, [{ url: 's3://user-bucket/results/dirty/x', path: '/x', size_bytes: '1' }]],
+    ['another bucket', 0, [{ url: 's3://service-bucket/users/victim/x', path: '/x', size_bytes: '1' }]],
+    ['a size that is no number', 0, [{ url: 's3://user-bucket/results/dir/a', path: '/a', size_bytes: '1e9' }]],
+    ['an entry that is no file', 0, [null]],
+    ['an empty page', 0, []],
+    ['a page past the last', 10_000, [{ url: 's3://user-bucket/results/dir/a', path: '/a', size_bytes: '1' }]],
+    ['a negative page', -1, [{ url: 's3://user-bucket/results/dir/a', path: '/a', size_bytes: '1' }]],
+  ])('refuses an output page naming %s', async (_what, page, files) => {
+    await expect(broker.outputPage(token(0), page, files as UploadedFile[])).rejects.toBeInstanceOf(StagingRefusedError);
+  });
+
+  it('refuses an output page over 1,000 files, and one without a session', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => ({ url: `s3://user-bucket/results/dir/${i}`, path: `/data/dir/${i}`, size_bytes: '1' }));
+    await expect(broker.outputPage(token(0), 0, many)).rejects.toThrow(/1 to 1000 files/);
+    const ticket = tokens.issue({ taskId: task.id, executorIndex: 0, expires: future, run: 'run-0', kind: 'ticket' });
+    await expect(broker.outputPage(ticket, 0, many.slice(0, 1))).rejects.toBeInstanceOf(InvalidStagingTokenError);
   });
 
   it('refuses forged, expired and unknown-task tokens', async () => {

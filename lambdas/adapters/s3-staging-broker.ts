@@ -15,7 +15,8 @@ import { allows, directoryPrefix, scopesOf, splitS3Url, type StoragePolicy, type
 import type { TaskRecord } from '../domain/task-record.js';
 import type { TesInput } from '../domain/tes.js';
 import type { Clock } from '../ports/clock.js';
-import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
+import { MAX_OUTPUT_PAGES, OUTPUT_PAGE_FILES, outputPageKey, reportKey, sha256Hex, type OutputPage } from '../domain/output-list.js';
+import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadedFile, UploadRequest } from '../ports/staging.js';
 import type { TaskStore } from '../ports/task-store.js';
 
 const URL_TTL_SECONDS = 6 * 3600;
@@ -41,10 +42,7 @@ export function carryKey(taskId: string, executorIndex: number, mount: number): 
   return `tasks/${taskId}/carry/${executorIndex}/${mount}.tar`;
 }
 
-/** Where the report of a run's stage-in or stage-out is kept, in the service bucket. */
-export function reportKey(taskId: string, executorIndex: number, name: ReportName): string {
-  return `tasks/${taskId}/runs/${executorIndex}/${name}.json`;
-}
+export { reportKey } from '../domain/output-list.js';
 
 /** The purpose of the broker's seal over a stage report. */
 const REPORT_SEAL = 'stage-report';
@@ -250,5 +248,32 @@ export class S3StagingBroker implements StagingBroker {
         ContentType: 'application/json',
       }),
     );
+  }
+
+  async outputPage(token: string, page: number, files: UploadedFile[]): Promise<OutputPage> {
+    if (!Number.isInteger(page) || page < 0 || page >= MAX_OUTPUT_PAGES) throw new StagingRefusedError(`an output page is numbered 0 to ${MAX_OUTPUT_PAGES - 1}`);
+    if (!Array.isArray(files) || files.length === 0 || files.length > OUTPUT_PAGE_FILES) {
+      throw new StagingRefusedError(`an output page lists 1 to ${OUTPUT_PAGE_FILES} files`);
+    }
+    const { record, executorIndex } = await this.task(token);
+    // Only files of the task's own outputs: a page can list nothing the task did not declare.
+    const declared = (record.task.outputs ?? []).map((o) => o.url.replace(/\/+$/, ''));
+    const kept: UploadedFile[] = files.map((file, i) => {
+      const { url, path, size_bytes: size } = (file ?? {}) as Partial<UploadedFile>;
+      const ok =
+        typeof url === 'string' &&
+        typeof path === 'string' &&
+        path.length <= 4096 &&
+        typeof size === 'string' &&
+        /^\d{1,20}$/.test(size) &&
+        declared.some((d) => url === d || url.startsWith(`${d}/`));
+      if (!ok) throw new StagingRefusedError(`file ${i} of output page ${page} is not an uploaded file of the task's outputs`);
+      return { url, path, size_bytes: size };
+    });
+    const body = JSON.stringify(kept);
+    await this.deps.s3.send(
+      new PutObjectCommand({ Bucket: this.deps.bucket, Key: outputPageKey(record.id, executorIndex, page), Body: body, ContentType: 'application/json' }),
+    );
+    return { count: kept.length, sha256: sha256Hex(body) };
   }
 }

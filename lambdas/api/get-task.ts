@@ -1,4 +1,4 @@
-import { parseViewQuery } from '../domain/list-query.js';
+import { parseGetTaskQuery } from '../domain/list-query.js';
 import { getTask as getTaskUseCase } from '../usecases/get-task.js';
 import { json, pathId } from './http.js';
 import { cloudWiring, defineEndpoint } from './wiring.js';
@@ -6,7 +6,8 @@ import { cloudWiring, defineEndpoint } from './wiring.js';
 export const getTask = defineEndpoint('GetTask', ({ deps }) => async (event, context) => {
   const id = pathId(event);
   context.taskId = id;
-  return json(200, await getTaskUseCase(deps, context.caller, id, parseViewQuery(event.rawQueryString)));
+  const query = parseGetTaskQuery(event.rawQueryString);
+  return json(200, await getTaskUseCase(deps, context.caller, id, query.view, query.outputsFrom));
 });
 
 export const handler = getTask.handler(cloudWiring);

@@ -48,10 +48,28 @@ function readPageSize(raw: string | undefined, problems: Problem[]): number {
 
 /** Parses GetTask's query (`view`), or throws a 400 naming the bad parameter. */
 export function parseViewQuery(rawQuery: string): TesView {
+  return parseGetTaskQuery(rawQuery).view;
+}
+
+/** GetTask's query: the view, and `outputs_from` (the first file a long output list shows; 0 by default). */
+export interface GetTaskQuery {
+  view: TesView;
+  outputsFrom: number;
+}
+
+/** Parses GetTask's query, or throws a 400 listing every bad parameter. */
+export function parseGetTaskQuery(rawQuery: string): GetTaskQuery {
+  const params = new URLSearchParams(rawQuery);
   const problems: Problem[] = [];
-  const view = readView(new URLSearchParams(rawQuery), problems);
+  const view = readView(params, problems);
+  let outputsFrom = 0;
+  const from = first(params, 'outputs_from');
+  if (from !== undefined && from !== '') {
+    if (/^\d{1,9}$/.test(from)) outputsFrom = Number(from);
+    else problems.push({ path: 'outputs_from', message: 'must be a whole number of files, 0 or more' });
+  }
   if (problems.length > 0) throw new InvalidRequestError('invalid query', problems);
-  return view;
+  return { view, outputsFrom };
 }
 
 /** Parses ListTasks' query, or throws a 400 listing every bad parameter. */

@@ -3,6 +3,7 @@
  * owns (id, owner, state, version, creation time, logs). Large `content` inputs live in the object
  * store; the record keeps a pointer instead, so items stay small and cheap to read.
  */
+import type { OutputList, SpilledRun } from './output-list.js';
 import type { TesState, TesTask, TesTaskLog } from './tes.js';
 
 /** An input whose `content` was moved to the object store. */
@@ -30,7 +31,14 @@ export interface TaskRecord {
   task: TesTask;
   logs: TesTaskLog[];
   offloaded?: OffloadedContent[];
+  /** A long output list kept in the bucket (domain/output-list.ts). */
+  outputList?: OutputList;
+  /** Runs whose log tails and system lines are kept in the bucket: the item stays under 400 KB. */
+  spilled?: SpilledRun[];
 }
+
+/** What a write of the logs may set with them (the overflow of the item). */
+export type LogOverflow = Pick<TaskRecord, 'outputList' | 'spilled'>;
 
 /** The index entry a listing walks: enough to filter and to answer the MINIMAL view. */
 export interface TaskSummary {

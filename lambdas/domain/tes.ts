@@ -13,6 +13,7 @@ export type TesOutput = Schemas['tesOutput'];
 export type TesResources = Schemas['tesResources'];
 export type TesTaskLog = Schemas['tesTaskLog'];
 export type TesExecutorLog = Schemas['tesExecutorLog'];
+export type TesOutputFileLog = Schemas['tesOutputFileLog'];
 export type TesState = Schemas['tesState'];
 export type TesServiceInfo = Schemas['tesServiceInfo'];
 export type TesListTasksResponse = Schemas['tesListTasksResponse'];

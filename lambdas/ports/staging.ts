@@ -5,6 +5,8 @@
  * inputs, outputs and log objects, within its owner's storage scopes.
  */
 
+import type { OutputPage } from '../domain/output-list.js';
+
 /** One input, resolved to what stage-in needs to put it in place. */
 export interface InputSource {
   /** Index into the task's inputs, for error messages. */
@@ -71,6 +73,11 @@ export interface StagingBroker {
   uploadTargets(token: string, files: UploadRequest[]): Promise<string[]>;
   /** Where stage-in/out leave their report for the workflow to read. */
   report(token: string, name: ReportName, report: StageReport): Promise<void>;
+  /**
+   * Keeps page `page` of a long output list (stage-out, before its report); answers the SHA-256 of
+   * the page as kept, which the report then names. Refuses files outside the task's outputs.
+   */
+  outputPage(token: string, page: number, files: UploadedFile[]): Promise<OutputPage>;
 }
 
 export interface UploadedFile {
@@ -84,8 +91,10 @@ export interface StageReport {
   /** Why staging failed (names the input or output). */
   error?: string;
   warnings: string[];
-  /** The uploaded files, the first REPORTED_OUTPUTS of them (a report stays small whatever the task wrote). */
+  /** The uploaded files, when their list is short; a long list is in `outputPages` instead. */
   outputs?: UploadedFile[];
+  /** A long output list, page by page, as the broker kept it (count and SHA-256 of each page). */
+  outputPages?: OutputPage[];
   /** How many files were uploaded, and their bytes, all of them. */
   outputCount?: number;
   outputBytes?: number;

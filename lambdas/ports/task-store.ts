@@ -1,4 +1,4 @@
-import type { TaskRecord, TaskSummary } from '../domain/task-record.js';
+import type { LogOverflow, TaskRecord, TaskSummary } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
 
 /** One run of a newest-first index. */
@@ -47,8 +47,11 @@ export interface TaskStore {
   listActive(after?: string, limit?: number): Promise<{ ids: string[]; more: boolean }>;
   /** Newest first, one owner's tasks (or every owner's), optionally in one state. */
   listSummaries(query: SummaryQuery): Promise<SummaryPage>;
-  /** Replaces `read`'s logs if the task is still as read (same version); throws StaleWriteError otherwise. */
-  updateLogs(read: TaskRecord, logs: TesTaskLog[]): Promise<TaskRecord>;
+  /**
+   * Replaces `read`'s logs (and, when given, the pointers to what of them is kept outside the item)
+   * if the task is still as read (same version); throws StaleWriteError otherwise.
+   */
+  updateLogs(read: TaskRecord, logs: TesTaskLog[], overflow?: LogOverflow): Promise<TaskRecord>;
   /**
    * Notes that the staging ticket of run `run` was traded; false if it had been already (or the task
    * does not exist). Changes nothing else of the task.

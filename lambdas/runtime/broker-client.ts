@@ -1,5 +1,6 @@
 /** The staging broker over HTTPS, as stage-in and stage-out reach it from inside a Fargate task. */
-import type { ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
+import type { OutputPage } from '../domain/output-list.js';
+import type { ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadedFile, UploadRequest } from '../ports/staging.js';
 
 export class HttpBrokerClient implements StagingBroker {
   constructor(private readonly baseUrl: string) {}
@@ -29,5 +30,9 @@ export class HttpBrokerClient implements StagingBroker {
 
   async report(token: string, name: ReportName, report: StageReport): Promise<void> {
     await this.call(token, `report/${name}`, report);
+  }
+
+  outputPage(token: string, page: number, files: UploadedFile[]): Promise<OutputPage> {
+    return this.call(token, `outputs/${page}`, { files });
   }
 }

@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StageReport, StagingBroker, StagingPlan, StagingSession, UploadRequest } from '../ports/staging.js';
-import { REPORTED_OUTPUTS, stageOut, UPLOAD_BATCH } from './staging.js';
+import type { StageReport, StagingBroker, StagingPlan, StagingSession, UploadedFile, UploadRequest } from '../ports/staging.js';
+import { OUTPUT_PAGE_FILES, sha256Hex, type OutputPage } from '../domain/output-list.js';
+import { stageOut, UPLOAD_BATCH } from './staging.js';
 import { download } from './transfer.js';
 import { VolumeFs } from './volume-fs.js';
 
@@ -68,6 +69,11 @@ class RecordingBroker implements StagingBroker {
   report(_token: string, _name: string, _report: StageReport): Promise<void> {
     return Promise.resolve();
   }
+  pages: UploadedFile[][] = [];
+  outputPage(_token: string, page: number, files: UploadedFile[]): Promise<OutputPage> {
+    this.pages[page] = files;
+    return Promise.resolve({ count: files.length, sha256: sha256Hex(JSON.stringify(files)) });
+  }
 }
 
 describe('stage-out', () => {
@@ -91,18 +97,39 @@ describe('stage-out', () => {
     }
   });
 
-  it(`asks for upload URLs ${UPLOAD_BATCH} at a time and lists the first ${REPORTED_OUTPUTS} of 1200 files with their count`, async () => {
+  it(`asks for upload URLs ${UPLOAD_BATCH} at a time and hands a long list of 2,500 files to the broker in pages of ${OUTPUT_PAGE_FILES}, in the order found`, async () => {
     const v = await volume();
     try {
       await mkdir(join(v.dir, 'data', 'many'));
-      for (let i = 0; i < 1200; i += 1) await writeFile(join(v.dir, 'data', 'many', `f${i}`), 'x');
+      for (let i = 0; i < 2500; i += 1) await writeFile(join(v.dir, 'data', 'many', `f${i}`), 'x');
       const broker = new RecordingBroker();
       const report = await stageOut({ plan: plan({ outputs: [{ index: 0, path: '/data/many', type: 'DIRECTORY', url: 's3://b/many' }] }), fs: v.fs, broker, token: 't', scratchDir: join(v.dir, 's') }, 0);
       expect(report.ok).toBe(true);
-      expect(broker.batches).toEqual([500, 500, 200]);
-      expect(report.outputs).toHaveLength(REPORTED_OUTPUTS);
-      expect(report.outputCount).toBe(1200);
-      expect(report.outputBytes).toBe(1200);
+      expect(broker.batches).toEqual([500, 500, 500, 500, 500]);
+      expect(report.outputs).toEqual([]);
+      expect(report.outputPages?.map((p) => p.count)).toEqual([1000, 1000, 500]);
+      expect(report.outputPages?.[2]?.sha256).toBe(sha256Hex(JSON.stringify(broker.pages[2])));
+      const listed = broker.pages.flat();
+      expect(new Set(listed.map((f) => f.path)).size).toBe(2500);
+      expect(listed[0]).toEqual({ url: expect.stringMatching(/^s3:\/\/b\/many\/f\d+$/) as unknown, path: expect.stringMatching(/^\/data\/many\/f\d+$/) as unknown, size_bytes: '1' });
+      expect(report.outputCount).toBe(2500);
+      expect(report.outputBytes).toBe(2500);
+    } finally {
+      await v.close();
+    }
+  });
+
+  it('keeps a short list in the report itself', async () => {
+    const v = await volume();
+    try {
+      await mkdir(join(v.dir, 'data', 'few'));
+      for (let i = 0; i < 20; i += 1) await writeFile(join(v.dir, 'data', 'few', `f${i}`), 'xy');
+      const broker = new RecordingBroker();
+      const report = await stageOut({ plan: plan({ outputs: [{ index: 0, path: '/data/few', type: 'DIRECTORY', url: 's3://b/few/' }] }), fs: v.fs, broker, token: 't', scratchDir: join(v.dir, 's') }, 0);
+      expect(report.outputs).toHaveLength(20);
+      expect(report.outputs?.[0]?.url).toMatch(/^s3:\/\/b\/few\/f\d+$/);
+      expect(report.outputPages).toBeUndefined();
+      expect(broker.pages).toEqual([]);
     } finally {
       await v.close();
     }

@@ -8,6 +8,7 @@
  */
 import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { INLINE_OUTPUT_BYTES, OUTPUT_PAGE_BYTES, OUTPUT_PAGE_FILES, type OutputPage } from '../domain/output-list.js';
 import type { StageReport, StagingBroker, StagingPlan, UploadedFile, UploadRequest } from '../ports/staging.js';
 import { restoreVolumes, saveVolumes } from './carry.js';
 import { globToRegExp, hasWildcard } from './glob.js';
@@ -39,8 +40,12 @@ const NO_ALLOWANCE = parseAllowance('');
 export const UPLOAD_BATCH = 500;
 /** How many uploads run at once. */
 const UPLOAD_CONCURRENCY = 8;
-/** How many uploaded files a report lists; it counts them all. */
-export const REPORTED_OUTPUTS = 500;
+
+/** The URL a found file is uploaded to: its output's, or below it. */
+function outputUrl(plan: StagingPlan, file: FoundFile): string {
+  const url = plan.outputs.find((o) => o.index === file.output)?.url as string;
+  return file.relative === '' ? url : `${url.replace(/\/+$/, '')}/${file.relative}`;
+}
 
 function parent(path: string): string {
   const cut = path.lastIndexOf('/');
@@ -177,16 +182,42 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
       }
     }
     let total = 0;
-    for (const file of files) total += (await lstat(file.hostPath)).size;
+    let listBytes = 0;
+    for (const file of files) {
+      const size = (await lstat(file.hostPath)).size;
+      total += size;
+      listBytes += JSON.stringify({ url: outputUrl(plan, file), path: file.containerPath, size_bytes: String(size) }).length + 1;
+    }
     if (ctx.maxBytes !== undefined && total > ctx.maxBytes) {
       return { ok: false, error: `the outputs add up to ${total} bytes, more than the task's disk (${ctx.maxBytes} bytes; a sparse file?): nothing was uploaded`, warnings, outputs: [], exitCode };
     }
-    const uploaded: UploadedFile[] = [];
+    // A short list goes in the report; a long one to the broker page by page, in the order found.
+    const paged = listBytes > INLINE_OUTPUT_BYTES;
+    const inline: UploadedFile[] = [];
+    const pages: OutputPage[] = [];
+    let pending: UploadedFile[] = [];
+    // A page ends at OUTPUT_PAGE_FILES files or OUTPUT_PAGE_BYTES, whichever comes first.
+    const pageLength = (): number | undefined => {
+      let size = 0;
+      for (const [i, file] of pending.entries()) {
+        size += JSON.stringify(file).length + 1;
+        if (i >= OUTPUT_PAGE_FILES || (size > OUTPUT_PAGE_BYTES && i > 0)) return i;
+      }
+      return undefined;
+    };
+    const flush = async (all: boolean): Promise<void> => {
+      for (let length = pageLength(); length !== undefined || (all && pending.length > 0); length = pageLength()) {
+        const cut = length ?? pending.length;
+        pages.push(await ctx.broker.outputPage(ctx.token, pages.length, pending.slice(0, cut)));
+        pending = pending.slice(cut);
+      }
+    };
     let count = 0;
     let bytes = 0;
     let failure: string | undefined;
     for (let start = 0; start < files.length && failure === undefined; start += UPLOAD_BATCH) {
       const batch = files.slice(start, start + UPLOAD_BATCH);
+      const done: (UploadedFile | undefined)[] = [];
       const targets = await ctx.broker.uploadTargets(ctx.token, batch.map(({ output, relative }) => ({ output, relative })));
       // A few uploads at once: one at a time, many small files take as many round trips to S3.
       let next = 0;
@@ -195,28 +226,34 @@ export async function stageOut(ctx: StageContext, exitCode: number): Promise<Sta
           const i = next;
           next += 1;
           const file = batch[i] as FoundFile;
-          const output = plan.outputs.find((o) => o.index === file.output);
-          const url = file.relative === '' ? (output?.url as string) : `${(output?.url as string).replace(/\/+$/, '')}/${file.relative}`;
+          const url = outputUrl(plan, file);
           try {
             const size = await upload(targets[i] as string, file.hostPath);
             count += 1;
             bytes += size;
-            if (start + i < REPORTED_OUTPUTS) uploaded[start + i] = { url, path: file.containerPath, size_bytes: String(size) };
+            done[i] = { url, path: file.containerPath, size_bytes: String(size) };
           } catch (error) {
             failure ??= `outputs[${file.output}] (${file.containerPath} → ${url}) could not be uploaded: ${message(error)}`;
           }
         }
       };
       await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker));
+      // In the order the files were found, whatever order their uploads finished in.
+      const ordered = done.filter((u): u is UploadedFile => u !== undefined);
+      if (paged) {
+        pending.push(...ordered);
+        await flush(false);
+      } else inline.push(...ordered);
     }
-    // In the order the files were found, whatever order their uploads finished in.
-    uploaded.splice(0, uploaded.length, ...uploaded.filter((u) => u !== undefined));
-    if (failure !== undefined) return { ok: false, error: failure, warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
+    // What was uploaded is listed even when an upload failed.
+    await flush(true);
+    const listed = paged ? { outputs: [], outputPages: pages } : { outputs: inline };
+    if (failure !== undefined) return { ok: false, error: failure, warnings, ...listed, outputCount: count, outputBytes: bytes, exitCode };
     // A missing output after a failed executor is expected (it stopped early); after a successful
     // one it means the task did not produce what it promised.
-    if (missing.length > 0 && exitCode === 0) return { ok: false, error: missing.join('; '), warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
+    if (missing.length > 0 && exitCode === 0) return { ok: false, error: missing.join('; '), warnings, ...listed, outputCount: count, outputBytes: bytes, exitCode };
     warnings.push(...missing);
-    return { ok: true, warnings, outputs: uploaded, outputCount: count, outputBytes: bytes, exitCode };
+    return { ok: true, warnings, ...listed, outputCount: count, outputBytes: bytes, exitCode };
   } catch (error) {
     return { ok: false, error: `stage-out failed: ${message(error)}`, warnings, exitCode };
   }

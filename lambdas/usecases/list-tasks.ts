@@ -14,15 +14,16 @@ import type { TesListTasksResponse, TesTask } from '../domain/tes.js';
 import { minimalView, renderTask } from '../domain/views.js';
 import type { PageTokens } from '../domain/page-token.js';
 import type { TesDeps } from './deps.js';
-import { withContent } from './get-task.js';
+import { withContent, withListedOutputsOnly, withSpilledLogs } from './get-task.js';
+import { MAX_RESPONSE_BYTES } from '../domain/output-list.js';
 
-/** A FULL page stops growing here: a Lambda response must stay under 6 MB. */
 function pageTokensOf(deps: TesDeps): PageTokens {
   if (deps.pageTokens === undefined) throw new Error('TES_PAGE_TOKEN_SECRET is not set (ListTasks signs page tokens)');
   return deps.pageTokens;
 }
 
-export const MAX_PAGE_RESPONSE_BYTES = 5 * 1024 * 1024;
+/** A FULL page stops growing here: a Lambda response must stay under 6 MB. */
+export const MAX_PAGE_RESPONSE_BYTES = MAX_RESPONSE_BYTES;
 /** How many index entries one read asks for when filters may reject most of them. */
 const FILTERED_READ_MIN = 100;
 const FILTERED_READ_MAX = 1000;
@@ -81,7 +82,8 @@ export async function listTasks(deps: TesDeps, caller: Caller, query: ListQuery)
     for (const record of await deps.store.getMany(pageEntries.map((e) => e.id))) {
       // The index is read a moment before the items: drop a task that left the filtered state since.
       if (query.state !== undefined && record.state !== query.state) continue;
-      const task = renderTask(query.view === 'FULL' ? await withContent(deps, record) : record, query.view);
+      const shown = withListedOutputsOnly(record);
+      const task = renderTask(query.view === 'FULL' ? await withSpilledLogs(deps, await withContent(deps, shown)) : shown, query.view);
       bytes += Buffer.byteLength(JSON.stringify(task));
       if (bytes > MAX_PAGE_RESPONSE_BYTES && tasks.length > 0) {
         more = true;

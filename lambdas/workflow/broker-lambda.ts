@@ -1,13 +1,13 @@
 /**
  * The staging broker's HTTP face (API Gateway v2 events): `POST .../session` with the run's ticket,
- * then `.../plan`, `.../upload-targets` and `.../report/{stage-in|stage-out}` with the session
+ * then `.../plan`, `.../upload-targets`, `.../outputs/{page}` and `.../report/{stage-in|stage-out}` with the session
  * token, each as `Authorization: Bearer <token>`. A bad or
  * foreign token, or a request outside what the task declared, is a 403 that says why.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { StagingRefusedError } from '../adapters/s3-staging-broker.js';
 import { InvalidStagingTokenError } from '../domain/staging-token.js';
-import type { StageReport, StagingBroker, UploadRequest } from '../ports/staging.js';
+import type { StageReport, StagingBroker, UploadedFile, UploadRequest } from '../ports/staging.js';
 import { workflowFromEnv, type CloudWorkflow } from './config.js';
 
 let cloud: CloudWorkflow | undefined;
@@ -40,6 +40,8 @@ export async function brokerRequest(broker: StagingBroker, event: BrokerEvent): 
     if (path.endsWith('/session')) return reply(200, await broker.session(token));
     if (path.endsWith('/plan')) return reply(200, await broker.plan(token));
     if (path.endsWith('/upload-targets')) return reply(200, await broker.uploadTargets(token, (body['files'] ?? []) as UploadRequest[]));
+    const page = /\/outputs\/(\d{1,9})$/.exec(path)?.[1];
+    if (page !== undefined) return reply(200, await broker.outputPage(token, Number(page), body['files'] as UploadedFile[]));
     const report = /\/report\/(stage-in|stage-out)$/.exec(path)?.[1] as 'stage-in' | 'stage-out' | undefined;
     if (report !== undefined) {
       await broker.report(token, report, body as unknown as StageReport);

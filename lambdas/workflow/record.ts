@@ -9,7 +9,8 @@ import { maxRuntimeSeconds, runTimeoutSeconds } from '../domain/backend-paramete
 import { fargateCost, fargateSize } from '../domain/fargate.js';
 import { CONTAINERS, LONGEST_RUN_SECONDS, withTicket } from '../domain/task-definition.js';
 import { TICKET_SLACK_SECONDS } from '../domain/staging-token.js';
-import { ecsTaskMetadataKey } from '../domain/task-record.js';
+import { ITEM_OUTPUT_BYTES, LOGS_ITEM_BYTES, sha256Hex, spilledLogKey, type SpilledLog, type SpilledRun } from '../domain/output-list.js';
+import { ecsTaskMetadataKey, type LogOverflow } from '../domain/task-record.js';
 import type { TesExecutorLog, TesTaskLog } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
 import { ObjectMissingError } from '../ports/object-store.js';
@@ -19,8 +20,11 @@ import { moveTask, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
 import type { EcsTaskOutput, Outcome, WorkflowState } from './state.js';
 
-/** A run's stage report, if the broker wrote it (its seal holds): one changed in the bucket counts as none. */
-async function readReport(deps: WorkflowDeps, taskId: string, index: number, name: ReportName): Promise<StageReport | undefined> {
+/**
+ * A run's stage report, if the broker wrote it (its seal holds): one changed in the bucket counts as
+ * none. With the SHA-256 of its text, by which the task's item names it.
+ */
+async function readReport(deps: WorkflowDeps, taskId: string, index: number, name: ReportName): Promise<{ report: StageReport; sha256: string } | undefined> {
   const tokens = deps.stagingTokens;
   if (tokens === undefined) throw new Error('TES_STAGING_SECRET is not set (Record checks the seal of stage reports)');
   let text: string;
@@ -32,7 +36,8 @@ async function readReport(deps: WorkflowDeps, taskId: string, index: number, nam
     if (error instanceof ObjectMissingError) return undefined;
     throw new TransientError(`the ${name} report of executor ${index} could not be read: ${(error as Error).name}: ${(error as Error).message}`);
   }
-  return openReport(tokens, taskId, index, name, text);
+  const report = openReport(tokens, taskId, index, name, text);
+  return report === undefined ? undefined : { report, sha256: sha256Hex(text) };
 }
 
 function isoTime(value: string | number | undefined): string | undefined {
@@ -113,6 +118,48 @@ async function addUsage(deps: WorkflowDeps, state: WorkflowState, index: number,
   outcome.usage = { vcpuSeconds: usage.vcpuSeconds + cost.vcpuSeconds, gbSeconds: usage.gbSeconds + cost.gbSeconds, usd: usage.usd + cost.usd };
 }
 
+/**
+ * Moves this run's stdout/stderr tails and system lines out of `logs` (whose last attempt holds
+ * them at its end) into one object in the bucket; one line stands for them in the item.
+ */
+async function spillRun(
+  deps: WorkflowDeps,
+  taskId: string,
+  index: number,
+  attemptIndex: number,
+  logs: TesTaskLog[],
+  before: TesTaskLog | undefined,
+): Promise<{ logs: TesTaskLog[]; run: SpilledRun } | undefined> {
+  const attempt = logs[attemptIndex];
+  if (attempt === undefined) return undefined;
+  const hadLogs = before?.logs.length ?? 0;
+  const own = attempt.logs.length > hadLogs ? attempt.logs.at(-1) : undefined;
+  const systemLogs = attempt.system_logs ?? [];
+  const added = Math.max(0, systemLogs.length - (before?.system_logs?.length ?? 0));
+  const lines = systemLogs.slice(systemLogs.length - added);
+  if (own?.stdout === undefined && own?.stderr === undefined && lines.length === 0) return undefined;
+  const body: SpilledLog = { system_logs: lines };
+  if (own?.stdout !== undefined) body.stdout = own.stdout;
+  if (own?.stderr !== undefined) body.stderr = own.stderr;
+  const text = JSON.stringify(body);
+  await deps.objects.put(spilledLogKey(taskId, index), text);
+  const kept = systemLogs.slice(0, systemLogs.length - added);
+  const line = kept.length;
+  kept.push(`executor ${index}: log tails and ${lines.length} system log lines kept with the task's data (FULL view)`);
+  const slimLogs = attempt.logs.map((log, i): TesExecutorLog => {
+    if (own === undefined || i !== attempt.logs.length - 1) return log;
+    const rest = { ...log };
+    delete rest.stdout;
+    delete rest.stderr;
+    return rest;
+  });
+  const run: SpilledRun = { attempt: attemptIndex, executor: index, line, sha256: sha256Hex(text) };
+  if (own !== undefined) run.log = attempt.logs.length - 1;
+  const next = [...logs];
+  next[attemptIndex] = { ...attempt, logs: slimLogs, system_logs: kept };
+  return { logs: next, run };
+}
+
 export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<WorkflowState> {
   const index = state.index ?? 0;
   const runs = state.runs ?? [];
@@ -125,8 +172,9 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     outcome.systemError = `executor ${index} was interrupted by Fargate Spot ${SPOT_RETRIES + 1} times`;
     return { taskId: state.taskId, index: index + 1, runs, outcome };
   }
-  const stageIn = await readReport(deps, state.taskId, index, 'stage-in');
-  const stageOut = await readReport(deps, state.taskId, index, 'stage-out');
+  const stageIn = (await readReport(deps, state.taskId, index, 'stage-in'))?.report;
+  const stageOutRead = await readReport(deps, state.taskId, index, 'stage-out');
+  const stageOut = stageOutRead?.report;
   const executor = ecs?.Containers?.find((c) => c.Name === CONTAINERS.executor);
   const exitCode = executor?.ExitCode;
   const started = isoTime(ecs?.StartedAt);
@@ -140,7 +188,7 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     systemLines.push(`executor ${index}'s image was pulled in ${seconds.toFixed(1)} s (${pullStarted} to ${pullStopped})`);
   }
   systemLines.push(...(stageIn?.warnings ?? []), ...(stageOut?.warnings ?? []));
-  const listed = stageOut?.outputs?.length ?? 0;
+  const listed = (stageOut?.outputs?.length ?? 0) + (stageOut?.outputPages ?? []).reduce((sum, page) => sum + page.count, 0);
   if (stageOut?.outputCount !== undefined && stageOut.outputCount > listed) {
     systemLines.push(`executor ${index}: ${stageOut.outputCount} files (${stageOut.outputBytes ?? 0} bytes) were uploaded; outputs lists the first ${listed}`);
   }
@@ -175,13 +223,19 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
   }
   const update = (logs: TesTaskLog[]): TesTaskLog[] => {
     const attempt: TesTaskLog = logs.at(-1) ?? { logs: [], outputs: [] };
-    // The task's item holds at most MAX_LISTED_OUTPUTS of them, whatever its executors uploaded in all
-    // (DynamoDB items end at 400 KB): the rest are counted in the system logs.
+    // The item lists at most MAX_LISTED_OUTPUTS files in ITEM_OUTPUT_BYTES (a long list comes in
+    // pages, kept in the bucket): anything past that in a report is counted in the system logs.
     const reported = stageOut?.outputs ?? [];
-    const room = Math.max(0, MAX_LISTED_OUTPUTS - attempt.outputs.length);
+    let bytes = Buffer.byteLength(JSON.stringify(attempt.outputs), 'utf8');
+    let room = 0;
+    while (room < reported.length && attempt.outputs.length + room < MAX_LISTED_OUTPUTS) {
+      bytes += Buffer.byteLength(JSON.stringify(reported[room]), 'utf8') + 1;
+      if (bytes > ITEM_OUTPUT_BYTES) break;
+      room += 1;
+    }
     const lines = [...systemLines];
     if (reported.length > room) {
-      lines.push(`executor ${index}: ${reported.length - room} of its listed outputs are left out of outputs, which lists at most ${MAX_LISTED_OUTPUTS} files for a task`);
+      lines.push(`executor ${index}: ${reported.length - room} of its listed outputs are left out of outputs, which lists at most ${MAX_LISTED_OUTPUTS} files in ${ITEM_OUTPUT_BYTES} bytes for a task`);
     }
     const next: TesTaskLog = {
       ...attempt,
@@ -197,14 +251,30 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
         if (location !== undefined) metadata[`executor_${index}_${stream}`] = location;
       }
     }
+    if (stageOut?.outputPages !== undefined && stageOut.outputCount !== undefined) metadata['outputs_total'] = String(stageOut.outputCount);
     if (Object.keys(metadata).length > 0) next.metadata = metadata;
     return [...logs.slice(0, -1), next];
   };
   for (let attempt = 0; ; attempt += 1) {
     const current = await deps.store.get(state.taskId);
     if (current === undefined) throw new Error(`task ${state.taskId} vanished`);
+    let logs = update(current.logs);
+    const overflow: LogOverflow = {};
+    const attemptIndex = logs.length - 1;
+    if (stageOut?.outputPages !== undefined && stageOutRead !== undefined) {
+      overflow.outputList = { attempt: attemptIndex, executor: index, count: stageOut.outputCount ?? 0, report: stageOutRead.sha256 };
+    }
+    // Past LOGS_ITEM_BYTES, this run's tails and system lines are kept in the bucket (the FULL view
+    // merges them back), so the item stays under DynamoDB's 400 KB however many executors log.
+    if (Buffer.byteLength(JSON.stringify(logs), 'utf8') > LOGS_ITEM_BYTES) {
+      const spilled = await spillRun(deps, state.taskId, index, attemptIndex, logs, current.logs.at(-1));
+      if (spilled !== undefined) {
+        logs = spilled.logs;
+        overflow.spilled = [...(current.spilled ?? []), spilled.run];
+      }
+    }
     try {
-      await deps.store.updateLogs(current, update(current.logs));
+      await deps.store.updateLogs(current, logs, overflow);
       break;
     } catch (error) {
       if (!(error instanceof StaleWriteError) || attempt >= 4) throw error;
