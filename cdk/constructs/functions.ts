@@ -25,7 +25,7 @@ export function tesFunction(scope: Construct, id: string, options: FunctionOptio
     retention: options.logRetentionDays as logs.RetentionDays,
     removalPolicy: options.removalPolicy,
   });
-  return new NodejsFunction(scope, id, {
+  const fn = new NodejsFunction(scope, id, {
     entry: join(REPO_ROOT, options.entry),
     handler: options.handler ?? 'handler',
     runtime: lambda.Runtime.NODEJS_22_X,
@@ -50,7 +50,13 @@ export function tesFunction(scope: Construct, id: string, options: FunctionOptio
       forceDockerBundling: false,
     },
   });
+  // Which source the function runs, in the template: the role test derives its AWS calls from it.
+  (fn.node.defaultChild as lambda.CfnFunction).addMetadata(SOURCE_METADATA, `${options.entry}#${options.handler ?? 'handler'}`);
+  return fn;
 }
+
+/** The template metadata key naming a function's source (`<entry>#<export>`). */
+export const SOURCE_METADATA = 'tes:source';
 
 /** Adds one least-privilege statement to a function's role. */
 export function allow(fn: NodejsFunction, actions: string[], resources: string[]): void {

@@ -129,12 +129,11 @@ export class TesApi extends Construct {
     }
     // service-info lists a caller's own storage when it can tell who calls.
     for (const [name, value] of Object.entries(publicTokens ?? {})) (this.functions.get('GetServiceInfo') as NodejsFunction).addEnvironment(name, value);
-    // A running executor's output in the FULL view (GetTask, ListTasks) comes from its log stream.
-    for (const name of ['GetTask', 'ListTasks']) {
-      const reader = this.functions.get(name) as NodejsFunction;
-      reader.addEnvironment('TES_EXECUTOR_LOG_GROUP', props.executorLogGroup.logGroupName);
-      props.executorLogGroup.grant(reader, 'logs:GetLogEvents');
-    }
+    // A running executor's output in GetTask's FULL view comes from its log stream (a ListTasks page
+    // shows what the task records: 256 tasks' streams per page would be slow and throttled).
+    const reader = this.functions.get('GetTask') as NodejsFunction;
+    reader.addEnvironment('TES_EXECUTOR_LOG_GROUP', props.executorLogGroup.logGroupName);
+    props.executorLogGroup.grant(reader, 'logs:GetLogEvents');
     // The page-token key is ListTasks' alone.
     (this.functions.get('ListTasks') as NodejsFunction).addEnvironment('TES_PAGE_TOKEN_SECRET', props.pageTokenSecret.secretValue.unsafeUnwrap());
     const notFound = fn(DEFAULT_ROUTE.endpoint.name, DEFAULT_ROUTE.entry);
