@@ -4,6 +4,9 @@
  * every executor task gets (no ingress), the execution role (image pulls and logs only: executors
  * get no task role at all), their log group, and our runtime image.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -14,7 +17,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { TesConfig } from '../config.js';
 import { admissionFromEnv } from '../../lambdas/domain/admission.js';
-import { REPO_ROOT } from './functions.js';
+import { prepareRuntimeImage } from '../../lambdas/runtime/image.js';
 import { ecrRepositoryArns } from './storage-access.js';
 
 export interface ExecutorClusterProps {
@@ -111,11 +114,11 @@ export class ExecutorCluster extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: 'Pulls executor and runtime images and writes their logs; never visible inside the containers',
     });
+    // Built from the bundled runtime and its Dockerfile alone (lambdas/runtime/image.ts): no npm
+    // install in Docker, and a new image only when the runtime's code changes.
     this.runtimeImage = new ecrAssets.DockerImageAsset(this, 'RuntimeImage', {
-      directory: REPO_ROOT,
-      file: 'lambdas/runtime/Dockerfile',
+      directory: prepareRuntimeImage(mkdtempSync(join(tmpdir(), 'tes-runtime-image-'))),
       platform: ecrAssets.Platform.LINUX_ARM64,
-      exclude: ['node_modules', 'cdk.out', '.venv', '.tes-data', '.git', 'coverage'],
     });
     // Images only from the repositories the admission allowlist names (and the runtime image's):
     // the execution role, and the ECR endpoints for anyone, allow no other pull.

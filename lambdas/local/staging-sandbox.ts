@@ -8,13 +8,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { SCRATCH_PATH } from '../domain/task-definition.js';
+import { bundleRuntime, RUNTIME_BUNDLE } from '../runtime/image.js';
 import { BubblewrapSandbox } from './bubblewrap.js';
 import type { SandboxSpec } from './sandbox.js';
 
-const RUNTIME_ENTRY = fileURLToPath(new URL('../runtime/main.ts', import.meta.url));
 /** Where the staging code and Node.js appear inside the sandbox (under /opt/tes, as in the runtime image). */
 const APP_DIR = '/opt/tes/app';
 const NODE_PATH = '/opt/tes/node';
@@ -41,23 +39,13 @@ export class StagingSandbox {
 
   constructor(private readonly workRoot: string) {}
 
-  /** Bundles the runtime entry point once, with the options the runtime image's Dockerfile uses. */
+  /** Bundles the runtime entry point once, as the runtime image holds it. */
   private code(): Promise<string> {
     this.bundle ??= (async () => {
       const dir = join(this.workRoot, 'runtime');
       await mkdir(dir, { recursive: true, mode: 0o755 });
-      const outfile = join(dir, 'main.mjs');
-      await build({
-        entryPoints: [RUNTIME_ENTRY],
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'esm',
-        minify: true,
-        banner: { js: "import { createRequire as __r } from 'module'; const require = __r(import.meta.url);" },
-        outfile,
-        logLevel: 'silent',
-      });
+      const outfile = join(dir, RUNTIME_BUNDLE);
+      await bundleRuntime(outfile);
       return dirname(outfile);
     })();
     return this.bundle;
