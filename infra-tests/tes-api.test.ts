@@ -106,12 +106,25 @@ describe('CreateTask with bad input', () => {
     ['an input without url or content', { executors: [{ image: 'a', command: ['x'] }], inputs: [{ path: '/in' }] }, ['inputs[0].url']],
     ['an output without url or path', { executors: [{ image: 'a', command: ['x'] }], outputs: [{}] }, ['outputs[0].url', 'outputs[0].path']],
     ['wildcards without path_prefix', { executors: [{ image: 'a', command: ['x'] }], outputs: [{ path: '/w/*.txt', url: 's3://bucket/o' }] }, ['outputs[0].path_prefix']],
+    ['NUL in an argument (argv cannot hold it)', { executors: [{ image: 'a', command: ['echo', 'a\u0000--b'] }] }, ['executors[0].command[1]']],
+    ['NUL in an environment value or name', { executors: [{ image: 'a', command: ['x'], env: { A: 'v\u0000', 'B\u0000': 'w' } }] }, ['executors[0].env.A', 'executors[0].env["B\\u0000"]']],
+    ['a volume at /opt, which would hide the staging runtime', { executors: [{ image: 'a', command: ['x'] }], volumes: ['/opt'] }, ['volumes[0]']],
+    ['a volume at /home, which would hide the executor\'s home', { executors: [{ image: 'a', command: ['x'] }], volumes: ['/home'] }, ['volumes[0]']],
+    ['inputs that land on each other', { executors: [{ image: 'a', command: ['x'] }], inputs: [{ path: '/data/a', content: 'x' }, { path: '/data/a/b', content: 'y' }] }, ['inputs[1].path']],
   ];
   it.each(bad)('refuses %s with a 400 listing each problem by path', async (_what, body, paths) => {
     const reply = await suite.tes.post<{ details: { path: string }[] }>('/tasks', { ...(body as object), tags: { run: RUN_ID, bad: 'yes' } });
     expect(reply.status).toBe(400);
     expectErrorShape(reply.body, 400);
     expect(reply.body.details.map((d) => d.path)).toEqual(expect.arrayContaining(paths));
+  });
+
+  it('refuses a document nested 3,000 deep with a 400 naming the limit, not a 500', async () => {
+    const deep = `{"executors":[{"image":"a","command":["x"]}],"tags":{"run":"${RUN_ID}"},"x":${'['.repeat(3000)}${']'.repeat(3000)}}`;
+    const reply = await suite.tes.request('POST', '/tasks', undefined, { raw: deep });
+    expect(reply.status).toBe(400);
+    expectErrorShape(reply.body, 400);
+    expect(JSON.stringify(reply.body)).toMatch(/64/);
   });
 
   it('refuses malformed JSON with a 400', async () => {
