@@ -29,7 +29,7 @@ describe('npm run smoke', () => {
       env: { ...process.env, TES_URL: '', TES_TOKEN: '' },
       timeout: 240_000,
     });
-    expect(stdout).toMatch(/tests: 6 passed, 0 failed/);
+    expect(stdout).toMatch(/tests: 7 passed, 0 failed/);
   }, 300_000);
 
   it('says how to call it when the URL is missing', async () => {

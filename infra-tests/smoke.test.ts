@@ -49,6 +49,38 @@ describe('smoke', () => {
     expect(done.logs?.[0]?.metadata).toMatchObject({ estimated_cost_usd: expect.any(String) });
   }, RUN_MS + 30_000);
 
+  it('a task with 1,200 output files and long logs reads back in full: the output list in pages, every log tail in the FULL view', async () => {
+    const prefix = await ownPrefix();
+    const loud = ['/bin/sh', '-c', 'head -c 12000 /dev/zero | tr "\\0" a; head -c 12000 /dev/zero | tr "\\0" b >&2'];
+    const created = await at.tes.post<{ id: string }>(
+      '/tasks',
+      smokeTask({
+        outputs: [{ path: '/data/many', url: `${prefix}smoke/${RUN_ID}/many`, type: 'DIRECTORY' }],
+        executors: [
+          { image: IMAGE, command: loud },
+          { image: IMAGE, command: loud },
+          { image: IMAGE, command: ['/bin/sh', '-c', `${loud[2] as string}; mkdir -p /data/many; i=0; while [ $i -lt 1200 ]; do echo $i > /data/many/f$i; i=$((i+1)); done`] },
+        ],
+      }),
+    );
+    expect(created.status, created.text).toBe(200);
+    const done = await waitForTerminal((path) => at.tes.get<TesTask>(path), created.body.id, RUN_MS * 3);
+    expect(done.state, JSON.stringify(done.logs?.[0]?.system_logs)).toBe('COMPLETE');
+    // Past 32 KiB of logs, Record kept the later runs' tails in the bucket; the FULL view put them back
+    // (in AWS, awslogs merges the two streams, so a tail may be stderr's).
+    expect(done.logs?.[0]?.logs.map((log) => /a{1000}|b{1000}/.test(log.stdout ?? ''))).toEqual([true, true, true]);
+    expect(done.logs?.[0]?.system_logs?.some((line) => line.includes("kept with the task's data")) ?? false).toBe(false);
+    const paths = new Set<string>();
+    let from: string | undefined = '0';
+    while (from !== undefined) {
+      const page: TesTask = (await at.tes.get<TesTask>(`/tasks/${created.body.id}?view=BASIC&outputs_from=${from}`)).body;
+      for (const file of page.logs?.[0]?.outputs ?? []) paths.add(file.path);
+      expect(page.logs?.[0]?.metadata?.['outputs_total']).toBe('1200');
+      from = page.logs?.[0]?.metadata?.['outputs_next'];
+    }
+    expect(paths.size).toBe(1200);
+  }, RUN_MS * 3 + 30_000);
+
   it('a task naming another user’s storage is a 400 storage_scope, and nothing runs', async () => {
     const prefix = await ownPrefix();
     const foreign = prefix.replace(/users\/[^/]+\/$/, 'users/someone-else/secret.txt');
