@@ -184,6 +184,7 @@ export async function getTask(deps: TesDeps, caller: Caller, id: string, view: T
   const record = await loadOwnTask(deps, caller, id);
   if (view === 'MINIMAL') return renderTask(record, view);
   const shown = view === 'FULL' ? await withRunningExecutor(deps, await withSpilledLogs(deps, await withContent(deps, record))) : record;
+  if (shown.outputList === undefined && outputsFrom === 0) return renderTask(shown, view);
   // The output list gets what the rest of the response leaves of a Lambda response.
   const emptied = { ...shown, logs: shown.logs.map((attempt) => ({ ...attempt, outputs: [] })) };
   const budget = MAX_RESPONSE_BYTES - Buffer.byteLength(JSON.stringify(renderTask(emptied, view)), 'utf8');
