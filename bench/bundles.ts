@@ -48,7 +48,8 @@ const bundles: Bundle[] = [
 
 export async function bundleFigures(report: (line: string) => void): Promise<void> {
   const out = await mkdtemp(join(tmpdir(), 'tes-bundles-'));
-  const stack = await startLocalStack({ port: 0 });
+  // The Lambda bundles speak DynamoDB: tasks on dynalite here.
+  const stack = await startLocalStack({ port: 0, env: { TES_LOCAL_STORE: 'dynamodb' } });
   const env = {
     PATH: process.env['PATH'] ?? '',
     AWS_REGION: 'us-east-1',

@@ -3,7 +3,8 @@
  *   - CreateTask and GetTask requests per second over HTTP;
  *   - ListTasks page latency with 1,000 and with 100,000 tasks in the table, and their ratio;
  *   - DynamoDB read units one filtered page consumes.
- * Set BENCH_LARGE to change the large table size (default 100000).
+ * Set BENCH_LARGE to change the large table size (default 100000), BENCH_STORES the task stores
+ * measured (default `sqlite,dynamodb`).
  */
 import { performance } from 'node:perf_hooks';
 import { parseListQuery } from '../lambdas/domain/list-query.js';
@@ -53,90 +54,99 @@ const report = (line: string): void => {
 
 await bundleFigures(report);
 
-// The API figures use a stack whose tasks are accepted but not run, so they measure the API alone.
-const stack = await startLocalStack({ port: 0, workflow: new RecordingWorkflow() });
-const taskBody = (i: number): string =>
-  JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }], name: 'bench', tags: { tenth: String(i % 10) } });
+/**
+ * The API figures on one task store (TES_LOCAL_STORE): SQLite, which `npm start` uses, and the
+ * cloud's DynamoDB adapter on dynalite, whose read units are what DynamoDB bills. The stack accepts
+ * tasks but runs none, so they measure the API alone.
+ */
+async function apiFigures(store: 'sqlite' | 'dynamodb'): Promise<void> {
+  const label = `[${store}]`;
+  const stack = await startLocalStack({ port: 0, workflow: new RecordingWorkflow(), env: { TES_LOCAL_STORE: store } });
+  const taskBody = (i: number): string =>
+    JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }], name: 'bench', tags: { tenth: String(i % 10) } });
 
-async function post(i: number): Promise<string> {
-  const response = await fetch(`${stack.url}/tasks`, { method: 'POST', body: taskBody(i), headers: { 'content-type': 'application/json' } });
-  if (response.status !== 200) throw new Error(`CreateTask answered ${response.status}`);
-  return ((await response.json()) as { id: string }).id;
-}
-
-
-// 1. CreateTask and GetTask throughput over HTTP.
-const CREATES = 1000;
-let start = performance.now();
-const ids = await pool(CREATES, CONCURRENCY, (i) => post(i));
-report(`CreateTask: ${(CREATES / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${CREATES} requests, ${CONCURRENCY} concurrent)`);
-const GETS = 3000;
-start = performance.now();
-await pool(GETS, CONCURRENCY, async (i) => {
-  const response = await fetch(`${stack.url}/tasks/${ids[i % ids.length]}?view=BASIC`);
-  if (response.status !== 200) throw new Error(`GetTask answered ${response.status}`);
-  await response.arrayBuffer();
-});
-report(`GetTask:    ${(GETS / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${GETS} requests, BASIC view, ${CONCURRENCY} concurrent)`);
-
-// 2. ListTasks with a small and a large table. Tasks are written straight to the store (faster than HTTP).
-let seq = 0;
-async function seedTo(total: number): Promise<void> {
-  const have = ids.length + seq;
-  const base = Date.now();
-  await pool(Math.max(0, total - have), 32, async () => {
-    seq += 1;
-    const at = new Date(base + seq);
-    const record: TaskRecord = {
-      id: stack.deps.ids.next(at),
-      owner: LOCAL_OWNER,
-      state: 'QUEUED',
-      version: 1,
-      creationTime: at.toISOString(),
-      task: { name: `seed-${seq}`, executors: [{ image: 'alpine', command: ['true'] }], tags: { tenth: String(seq % 10) } },
-      logs: [],
-    };
-    await stack.deps.store.create(record);
-  });
-}
-
-async function listFigures(size: number): Promise<{ unfiltered: number; filtered: number; rru: number; state: number }> {
-  const page = (query: string): Promise<number> =>
-    timed(async () => {
-      const response = await fetch(`${stack.url}/tasks?${query}`);
-      if (response.status !== 200) throw new Error(`ListTasks answered ${response.status}`);
-      await response.arrayBuffer();
-    });
-  const runs = 15;
-  const unfiltered: number[] = [];
-  const filtered: number[] = [];
-  const byState: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    unfiltered.push(await page('page_size=256'));
-    filtered.push(await page(FILTERED));
-    byState.push(await page('page_size=256&state=QUEUED'));
+  async function post(i: number): Promise<string> {
+    const response = await fetch(`${stack.url}/tasks`, { method: 'POST', body: taskBody(i), headers: { 'content-type': 'application/json' } });
+    if (response.status !== 200) throw new Error(`CreateTask answered ${response.status}`);
+    return ((await response.json()) as { id: string }).id;
   }
-  const outcome = await listTasks(stack.deps, { owner: LOCAL_OWNER, admin: false }, parseListQuery(FILTERED));
+
+
+  // 1. CreateTask and GetTask throughput over HTTP.
+  const CREATES = 1000;
+  let start = performance.now();
+  const ids = await pool(CREATES, CONCURRENCY, (i) => post(i));
+  report(`${label} CreateTask: ${(CREATES / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${CREATES} requests, ${CONCURRENCY} concurrent)`);
+  const GETS = 3000;
+  start = performance.now();
+  await pool(GETS, CONCURRENCY, async (i) => {
+    const response = await fetch(`${stack.url}/tasks/${ids[i % ids.length]}?view=BASIC`);
+    if (response.status !== 200) throw new Error(`GetTask answered ${response.status}`);
+    await response.arrayBuffer();
+  });
+  report(`${label} GetTask:    ${(GETS / ((performance.now() - start) / 1000)).toFixed(0)} requests/s (${GETS} requests, BASIC view, ${CONCURRENCY} concurrent)`);
+
+  // 2. ListTasks with a small and a large table. Tasks are written straight to the store (faster than HTTP).
+  let seq = 0;
+  async function seedTo(total: number): Promise<void> {
+    const have = ids.length + seq;
+    const base = Date.now();
+    await pool(Math.max(0, total - have), 32, async () => {
+      seq += 1;
+      const at = new Date(base + seq);
+      const record: TaskRecord = {
+        id: stack.deps.ids.next(at),
+        owner: LOCAL_OWNER,
+        state: 'QUEUED',
+        version: 1,
+        creationTime: at.toISOString(),
+        task: { name: `seed-${seq}`, executors: [{ image: 'alpine', command: ['true'] }], tags: { tenth: String(seq % 10) } },
+        logs: [],
+      };
+      await stack.deps.store.create(record);
+    });
+  }
+
+  async function listFigures(size: number): Promise<{ unfiltered: number; filtered: number; rru: number; state: number }> {
+    const page = (query: string): Promise<number> =>
+      timed(async () => {
+        const response = await fetch(`${stack.url}/tasks?${query}`);
+        if (response.status !== 200) throw new Error(`ListTasks answered ${response.status}`);
+        await response.arrayBuffer();
+      });
+    const runs = 15;
+    const unfiltered: number[] = [];
+    const filtered: number[] = [];
+    const byState: number[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      unfiltered.push(await page('page_size=256'));
+      filtered.push(await page(FILTERED));
+      byState.push(await page('page_size=256&state=QUEUED'));
+    }
+    const outcome = await listTasks(stack.deps, { owner: LOCAL_OWNER, admin: false }, parseListQuery(FILTERED));
+    report(
+      `${label} ListTasks with ${size.toLocaleString('en')} tasks: page of 256 ${median(unfiltered).toFixed(1)} ms unfiltered, ` +
+        `${median(byState).toFixed(1)} ms by state; page of 64 with a tag filter matching 1 in 10: ${median(filtered).toFixed(1)} ms ` +
+        `(${outcome.readUnits} read units for that filtered page)`,
+    );
+    return { unfiltered: median(unfiltered), filtered: median(filtered), rru: outcome.readUnits, state: median(byState) };
+  }
+
+  await seedTo(1000);
+  const small = await listFigures(1000);
+  start = performance.now();
+  await seedTo(LARGE);
+  console.log(`(${label} seeded ${LARGE.toLocaleString('en')} tasks in ${((performance.now() - start) / 1000).toFixed(0)} s)`);
+  const large = await listFigures(LARGE);
   report(
-    `ListTasks with ${size.toLocaleString('en')} tasks: page of 256 ${median(unfiltered).toFixed(1)} ms unfiltered, ` +
-      `${median(byState).toFixed(1)} ms by state; page of 64 with a tag filter matching 1 in 10: ${median(filtered).toFixed(1)} ms ` +
-      `(${outcome.readUnits} read units for that filtered page)`,
+    `${label} ListTasks latency ratio ${LARGE.toLocaleString('en')} / 1,000 tasks: ${(large.unfiltered / small.unfiltered).toFixed(2)} unfiltered, ` +
+      `${(large.state / small.state).toFixed(2)} by state, ${(large.filtered / small.filtered).toFixed(2)} filtered; ` +
+      `read units per filtered page ${small.rru} → ${large.rru}`,
   );
-  return { unfiltered: median(unfiltered), filtered: median(filtered), rru: outcome.readUnits, state: median(byState) };
+  await stack.close();
 }
 
-await seedTo(1000);
-const small = await listFigures(1000);
-start = performance.now();
-await seedTo(LARGE);
-console.log(`(seeded ${LARGE.toLocaleString('en')} tasks in ${((performance.now() - start) / 1000).toFixed(0)} s)`);
-const large = await listFigures(LARGE);
-report(
-  `ListTasks latency ratio ${LARGE.toLocaleString('en')} / 1,000 tasks: ${(large.unfiltered / small.unfiltered).toFixed(2)} unfiltered, ` +
-    `${(large.state / small.state).toFixed(2)} by state, ${(large.filtered / small.filtered).toFixed(2)} filtered; ` +
-    `read units per filtered page ${small.rru} → ${large.rru}`,
-);
-await stack.close();
+for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(',') as ('sqlite' | 'dynamodb')[]) await apiFigures(store);
 
 // 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, on each runtime this machine
 // has, and what its workflow costs.

@@ -77,7 +77,8 @@ async function stackContainers(pid: number): Promise<string[]> {
 
 async function start(): Promise<StackProcess> {
   // Four executors at once whatever the machine (the kills should find several running).
-  const stack = await startStackProcess({ dataDir, tmpDir, env: { TES_LOCAL_CPUS: '4' } });
+  // Tasks in dynalite, whose index entries a kill can tear (what the test looks for after).
+  const stack = await startStackProcess({ dataDir, tmpDir, env: { TES_LOCAL_CPUS: '4', TES_LOCAL_STORE: 'dynamodb' } });
   started.push(stack);
   return stack;
 }
@@ -513,7 +514,7 @@ describe('a write the kill tore in two', () => {
           stop: () => Promise.resolve('stopped'),
           status: () => Promise.resolve('absent'),
         };
-        const stack = await startTestStack({ port: 0, dataDir: dir, workflow });
+        const stack = await startTestStack({ port: 0, dataDir: dir, workflow, env: { TES_LOCAL_STORE: 'dynamodb' } });
         try {
           const context = writes < 0 ? 'torn' : `torn, then the repair killed after ${writes} writes`;
           expect(stack.reconciled.ended, context).toEqual([FINISHING]);

@@ -25,7 +25,7 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('inside the local sandb
   beforeAll(async () => {
     if (runtime.problem !== undefined) throw new Error(`${kind} is to be tested here but cannot run: ${runtime.problem}`);
     dataDir = await mkdtemp(join(tmpdir(), 'tes-sandbox-test-'));
-    stack = await startTestStack({ port: 0, dataDir, env: { TES_LOCAL_RUNTIME: kind } });
+    stack = await startTestStack({ port: 0, dataDir, env: { TES_LOCAL_RUNTIME: kind, TES_LOCAL_STORE: 'dynamodb' } });
     const target: Target = { url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() };
     tes = new TesHttp(target);
   }, 120_000);

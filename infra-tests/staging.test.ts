@@ -57,7 +57,7 @@ function useStack(env: Record<string, string> = {}): { stack: () => LocalStack; 
   let bob: TesHttp;
   beforeAll(async () => {
     // The test's input server is on loopback, which http(s) inputs reach only when the operator allows it.
-    stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', TES_HTTP_INPUT_ALLOW: '127.0.0.1/32', ...env } });
+    stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', TES_HTTP_INPUT_ALLOW: '127.0.0.1/32', TES_LOCAL_STORE: 'dynamodb', ...env } });
     const as = async (user: string) =>
       new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
     alice = await as('alice');

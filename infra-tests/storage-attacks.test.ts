@@ -32,7 +32,8 @@ const bobsObjects = new Map<string, string>();
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'tes-storage-attacks-'));
   // One executor at a time, so a task can be held waiting for room while its stored objects are changed.
-  stack = await startTestStack({ port: 0, dataDir, auth: 'jwt', env: { TES_LOCAL_CPUS: '1', TES_LOCAL_MEMORY_GB: '4' } });
+  // On dynalite: its stand-in is attacked below.
+  stack = await startTestStack({ port: 0, dataDir, auth: 'jwt', env: { TES_LOCAL_CPUS: '1', TES_LOCAL_MEMORY_GB: '4', TES_LOCAL_STORE: 'dynamodb' } });
   bucket = stack.s3.bucket;
   s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3.endpoint, forcePathStyle: true, credentials: stack.s3.credentials });
   const as = async (user: string, claims: Record<string, unknown> = {}) =>
@@ -281,7 +282,7 @@ describe('the local stand-ins', () => {
     expect((await fetch(`${stack.s3.endpoint}/${bucket}/users/bob/secret.txt`)).status).toBe(403);
     expect((await fetch(`${stack.s3.endpoint}/${bucket}?list-type=2`)).status).toBe(403);
     expect((await fetch(`${stack.s3.endpoint}/${bucket}/users/bob/secret.txt`, { method: 'PUT', body: 'overwritten' })).status).toBe(403);
-    const table = await fetch(stack.dynamodbEndpoint, {
+    const table = await fetch(stack.dynamodbEndpoint as string, {
       method: 'POST',
       headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.Scan' },
       body: JSON.stringify({ TableName: 'tes-tasks' }),

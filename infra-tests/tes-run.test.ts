@@ -19,7 +19,8 @@ let http: Server;
 let httpBase: string;
 beforeAll(async () => {
   // The test's own input server is on loopback, which http(s) inputs reach only when the operator allows it.
-  target = await startTarget({ TES_HTTP_INPUT_ALLOW: '127.0.0.1/32' });
+  // On the cloud's DynamoDB adapter (on dynalite): the end-to-end runs cover both task stores.
+  target = await startTarget({ TES_HTTP_INPUT_ALLOW: '127.0.0.1/32', TES_LOCAL_STORE: 'dynamodb' });
   tes = new TesHttp(target);
   storage = await testStorage(target);
   prefix = `${storage.home}runs/${RUN_ID}`;

@@ -17,6 +17,8 @@ export async function startTestStack(options: LocalStackOptions): Promise<LocalS
     TES_ALLOWED_IMAGE_PREFIXES: TEST_IMAGE_PREFIXES,
     TES_STORAGE_RULES: TEST_STORAGE_RULES,
     ...(runtime === undefined ? {} : { TES_LOCAL_RUNTIME: runtime }),
+    // The task store npm start picks for a new data directory, unless the suite names one.
+    TES_LOCAL_STORE: process.env['TES_LOCAL_STORE'] ?? 'sqlite',
     ...options.env,
   };
   const stack = await startLocalStack({ ...options, env });

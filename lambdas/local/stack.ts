@@ -4,13 +4,14 @@
  * or live in memory when no directory is given.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoDbDocumentClient, s3Client, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
+import type { TaskStore } from '../ports/task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
 import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { StagingTokens } from '../domain/staging-token.js';
@@ -32,6 +33,7 @@ import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { ensureTaskTable, repairIndexes, startDynalite } from './dynamodb-local.js';
+import { SqliteTaskStore } from './sqlite-task-store.js';
 import { createApiServer } from './http-adapter.js';
 import type { Capacity } from './capacity.js';
 import { LocalEcsRunner } from './ecs-runner.js';
@@ -119,8 +121,10 @@ export interface LocalStack {
   s3: { endpoint: string; bucket: string; credentials: Credentials };
   /** The token issuer, when auth is `jwt`. */
   issuer?: LocalIssuer;
-  /** The embedded DynamoDB's endpoint (table `tes-tasks`). */
-  dynamodbEndpoint: string;
+  /** Where tasks are kept: SQLite in the server process, or the DynamoDB adapter on dynalite (TES_LOCAL_STORE). */
+  store: 'sqlite' | 'dynamodb';
+  /** The embedded DynamoDB's endpoint (table `tes-tasks`), when tasks are kept there. */
+  dynamodbEndpoint?: string;
   deps: TesDeps;
   /** What the start-up reconciliation did with tasks a previous run left unfinished. */
   reconciled: ReconcileOutcome;
@@ -158,6 +162,51 @@ async function secret(dataDir: string | undefined, name: string): Promise<Buffer
   }
 }
 
+/** The local task store's file in the data directory. */
+const SQLITE_FILE = 'tasks.sqlite';
+
+/**
+ * TES_LOCAL_STORE: `sqlite` (Node's SQLite in the server process; the default) or `dynamodb` (the
+ * cloud's DynamoDB adapter on dynalite). A data directory that already holds dynalite's tasks and no
+ * SQLite file keeps using dynalite, so an upgrade loses no task.
+ */
+async function chooseStore(env: Readonly<Record<string, string | undefined>>, dataDir: string | undefined): Promise<'sqlite' | 'dynamodb'> {
+  const asked = env['TES_LOCAL_STORE'];
+  if (asked === 'sqlite' || asked === 'dynamodb') return asked;
+  if (asked !== undefined && asked !== '') throw new Error(`TES_LOCAL_STORE must be sqlite or dynamodb, not ${JSON.stringify(asked)}`);
+  if (dataDir === undefined) return 'sqlite';
+  const had = async (name: string) => (await stat(join(dataDir, name)).catch(() => undefined)) !== undefined;
+  return (await had('dynamodb')) && !(await had(SQLITE_FILE)) ? 'dynamodb' : 'sqlite';
+}
+
+/**
+ * The cloud's DynamoDB adapter on dynalite: the table brought up to date and, after a run that was
+ * killed (no `closed-cleanly` mark), the index entries dynalite does not write atomically mended.
+ */
+async function startDynamoDbStore(dataDir: string | undefined, credentials: { accessKeyId: string; secretAccessKey: string }, cleanups: (() => Promise<void>)[]): Promise<{ store: TaskStore; endpoint: string }> {
+  // Written once everything has closed (the first cleanup runs last): its absence at start means
+  // the last run was killed, maybe in the middle of a write that dynalite does not make atomic.
+  const closedCleanly = dataDir === undefined ? undefined : join(dataDir, 'closed-cleanly');
+  let indexesAgree = false;
+  // Right after the data directory's claim, so it runs last but for the claim's release.
+  if (closedCleanly !== undefined) cleanups.splice(1, 0, async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
+  const dynamo = await startDynalite(credentials, dataDir === undefined ? undefined : join(dataDir, 'dynamodb'));
+  cleanups.push(() => dynamo.close());
+  const aws: AwsConfig = { region: 'us-east-1', endpoints: { dynamodb: dynamo.endpoint }, credentials };
+  const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials });
+  const upgraded = await ensureTaskTable(dynamoClient, TABLE_NAME);
+  if (upgraded > 0) logger.info('brought the task table of an older version up to date', { tasks: upgraded });
+  if (closedCleanly !== undefined) {
+    const wasClean = await rm(closedCleanly).then(() => true, () => false);
+    if (!wasClean) {
+      const repaired = await repairIndexes(dynamoClient, TABLE_NAME);
+      if (repaired.length > 0) logger.warn('repaired the index entries of tasks the last run was killed while writing', { tasks: repaired });
+    }
+    indexesAgree = true;
+  }
+  return { store: new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME), endpoint: dynamo.endpoint };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const cleanups: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -170,16 +219,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await chmod(options.dataDir, 0o700);
       cleanups.push(await claim(options.dataDir));
     }
-    // Written once everything has closed (the first cleanup runs last): its absence at start means
-    // the last run was killed, maybe in the middle of a write that dynalite does not make atomic.
-    const closedCleanly = options.dataDir === undefined ? undefined : join(options.dataDir, 'closed-cleanly');
-    let indexesAgree = false;
-    if (closedCleanly !== undefined) cleanups.push(async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
     // One key for both stand-ins, readable only by whoever runs the stack: nobody else gets in.
     const credentials = await localS3Credentials(options.dataDir);
-    const dynamo = await startDynalite(credentials, options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb'));
-    cleanups.push(() => dynamo.close());
-
+    const storeKind = await chooseStore(options.env ?? {}, options.dataDir);
     let s3Dir = options.dataDir === undefined ? undefined : join(options.dataDir, 's3');
     if (s3Dir === undefined) {
       const tmp = await mkdtemp(join(tmpdir(), 'tes-s3-'));
@@ -188,25 +230,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     const s3 = await startS3rver(s3Dir, LOCAL_BUCKET, credentials);
     cleanups.push(() => s3.close());
-
-    const aws: AwsConfig = {
-      region: 'us-east-1',
-      endpoints: { dynamodb: dynamo.endpoint, s3: s3.endpoint },
-      credentials,
-    };
-    const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials: aws.credentials });
-    const upgraded = await ensureTaskTable(dynamoClient, TABLE_NAME);
-    if (upgraded > 0) logger.info('brought the task table of an older version up to date', { tasks: upgraded });
-    if (closedCleanly !== undefined) {
-      const wasClean = await rm(closedCleanly).then(() => true, () => false);
-      if (!wasClean) {
-        const repaired = await repairIndexes(dynamoClient, TABLE_NAME);
-        if (repaired.length > 0) logger.warn('repaired the index entries of tasks the last run was killed while writing', { tasks: repaired });
-      }
-      indexesAgree = true;
+    const aws: AwsConfig = { region: 'us-east-1', endpoints: { s3: s3.endpoint }, credentials };
+    let store: TaskStore;
+    let dynamodbEndpoint: string | undefined;
+    if (storeKind === 'sqlite') {
+      const sqlite = new SqliteTaskStore(options.dataDir === undefined ? ':memory:' : join(options.dataDir, SQLITE_FILE));
+      cleanups.push(() => Promise.resolve(sqlite.close()));
+      store = sqlite;
+    } else {
+      const dynamo = await startDynamoDbStore(options.dataDir, credentials, cleanups);
+      dynamodbEndpoint = dynamo.endpoint;
+      store = dynamo.store;
     }
-
-    const store = new DynamoDbTaskStore(dynamoDbDocumentClient(aws), TABLE_NAME);
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
     // Task volumes and logs are scratch space: a fresh directory under the system temporary
     // directory, which every task's unprivileged uid can traverse (unlike a data directory under
@@ -305,7 +340,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       url: `http://127.0.0.1:${port}/ga4gh/tes/v1`,
       port,
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET, credentials },
-      dynamodbEndpoint: dynamo.endpoint,
+      ...(dynamodbEndpoint === undefined ? {} : { dynamodbEndpoint }),
+      store: storeKind,
       ...(issuer === undefined ? {} : { issuer }),
       deps,
       reconciled,
