@@ -29,6 +29,7 @@ import type { WorkflowPort } from '../lambdas/ports/workflow.js';
 import { STACK_LABEL } from '../lambdas/local/container-runtime.js';
 import { chooseRuntime } from '../lambdas/local/runtimes.js';
 import { launcherEnvironment } from '../lambdas/local/sandbox.js';
+import { SqliteTaskStore } from '../lambdas/local/sqlite-task-store.js';
 import { startTestStack } from './support/local-stack.js';
 import { ensureTestImage, TEST_IMAGE } from './support/test-image.js';
 import { descendants, startStackProcess, stillRunning, type ProcessInfo, type StackProcess } from './support/stack-process.js';
@@ -42,6 +43,8 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 let base: string;
 let dataDir: string;
+/** The task store the killed stacks keep their tasks in (both are killed in turn). */
+let store: 'dynamodb' | 'sqlite' = 'dynamodb';
 let tmpDir: string;
 const started: StackProcess[] = [];
 
@@ -77,8 +80,7 @@ async function stackContainers(pid: number): Promise<string[]> {
 
 async function start(): Promise<StackProcess> {
   // Four executors at once whatever the machine (the kills should find several running).
-  // Tasks in dynalite, whose index entries a kill can tear (what the test looks for after).
-  const stack = await startStackProcess({ dataDir, tmpDir, env: { TES_LOCAL_CPUS: '4', TES_LOCAL_STORE: 'dynamodb' } });
+  const stack = await startStackProcess({ dataDir, tmpDir, env: { TES_LOCAL_CPUS: '4', TES_LOCAL_STORE: store } });
   started.push(stack);
   return stack;
 }
@@ -97,6 +99,18 @@ interface Submitted {
 
 /** The tasks' states as the data directory holds them while no stack runs, and whether the indexes agree with the items. */
 async function inspect(): Promise<{ states: Map<string, TesState>; torn: string[] }> {
+  if (store === 'sqlite') {
+    // SQLite's own check of its tables and indexes, and every task read through its index and by key.
+    const sqlite = new SqliteTaskStore(join(dataDir, 'tasks.sqlite'));
+    try {
+      const torn = sqlite.integrityProblems();
+      const listed = (await sqlite.listSummaries({ limit: 100_000 })).entries;
+      for (const entry of listed) if ((await sqlite.get(entry.id))?.state !== entry.state) torn.push(entry.id);
+      return { states: new Map(listed.map((entry) => [entry.id, entry.state])), torn };
+    } finally {
+      sqlite.close();
+    }
+  }
   const dynamo = await startDynalite(credentials, join(dataDir, 'dynamodb'));
   try {
     const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, credentials });
@@ -148,7 +162,12 @@ async function listAll(tes: TesHttp, query: string): Promise<TesTask[]> {
 const QUICK = 4;
 const SLEEPERS = 5;
 
-describe('killing the local stack (SIGKILL) in the middle of running tasks', () => {
+describe.each(['dynamodb', 'sqlite'] as const)('killing the local stack (SIGKILL) in the middle of running tasks, tasks kept in %s', (kind) => {
+  beforeAll(() => {
+    store = kind;
+    dataDir = join(base, `data-${kind}`);
+  });
+
   it('loses no task, reports none twice, and ends or resumes every one', async () => {
     const began = Date.now();
     const submitted = new Map<string, Submitted>();
@@ -395,7 +414,7 @@ describe('killing the local stack (SIGKILL) in the middle of running tasks', () 
     const terminal = [...final.values()].filter((t) => TERMINAL_STATES.includes(t.state ?? '')).length;
     const byState = (counts: Record<string, number>) => Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
     console.log(
-      `faults: ${submitted.size} tasks across ${totals.kills} kills; lost ${totals.lost}, duplicated ${totals.duplicated}, terminal ${terminal}` +
+      `faults (${store}): ${submitted.size} tasks across ${totals.kills} kills; lost ${totals.lost}, duplicated ${totals.duplicated}, terminal ${terminal}` +
         `; in two states ${totals.twoStates}, phantoms ${totals.phantom}; at the kills: ${atKills.map((c, i) => `#${i + 1} ${byState(c)}`).join('; ')}` +
         `; sandbox processes at the kills ${totals.sandboxed}, still running after ${totals.survivors}, containers left ${totals.containers} (${runtime}); index entries torn by the kills ${totals.torn}` +
         `; scratch directories left by the kills ${leftovers}; ${((Date.now() - began) / 1000).toFixed(1)} s`,

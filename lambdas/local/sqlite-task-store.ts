@@ -85,6 +85,12 @@ export class SqliteTaskStore implements TaskStore {
     this.db.exec(SCHEMA);
   }
 
+  /** What SQLite's own check finds wrong with the database (its tables and indexes); none when sound. */
+  integrityProblems(): string[] {
+    const rows = this.db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[];
+    return rows.map((row) => row.integrity_check).filter((line) => line !== 'ok');
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
