@@ -310,7 +310,7 @@ describe.each(['dynamodb', 'sqlite'] as const)('killing the local stack (SIGKILL
         else if (state === 'CANCELING') expected.canceled += 1;
         else if (!TERMINAL_STATES.includes(state)) expected.ended += 1;
       }
-      expect(stack.leftByLastRun ?? '0 resumed, 0 ended SYSTEM_ERROR, 0 canceled').toBe(
+      expect(await stack.leftByLastRun()).toBe(
         `${expected.resumed} resumed, ${expected.ended} ended SYSTEM_ERROR, ${expected.canceled} canceled`,
       );
 
@@ -536,8 +536,9 @@ describe('a write the kill tore in two', () => {
         const stack = await startTestStack({ port: 0, dataDir: dir, workflow, env: { TES_LOCAL_STORE: 'dynamodb' } });
         try {
           const context = writes < 0 ? 'torn' : `torn, then the repair killed after ${writes} writes`;
-          expect(stack.reconciled.ended, context).toEqual([FINISHING]);
-          expect(stack.reconciled.resumed, context).toEqual([STARTING]);
+          const reconciled = await stack.reconciled;
+          expect(reconciled.ended, context).toEqual([FINISHING]);
+          expect(reconciled.resumed, context).toEqual([STARTING]);
           expect(started, context).toEqual([STARTING]);
           const tes = new TesHttp({ url: stack.url, root: '', headers: {}, close: () => Promise.resolve() });
           const listed = (await tes.get<{ tasks: TesTask[] }>('/tasks')).body.tasks.map((t) => `${t.id} ${t.state}`);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
+import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 import { DataDirInUseError } from '../lambdas/local/ownership.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
 import { TesHttp } from './support/target.js';
@@ -44,7 +45,7 @@ describe('restarting the local stack', () => {
     const second = await startTestStack({ port: 0, dataDir });
     try {
       const again = client(second);
-      expect(second.reconciled.ended).toEqual([interrupted]);
+      expect((await second.reconciled).ended).toEqual([interrupted]);
       const kept = await again.get<TesTask>(`/tasks/${done}?view=FULL`);
       expect(kept.body.state).toBe('COMPLETE');
       expect(kept.body.logs?.[0]?.logs[0]?.stdout).toBe('kept\n');
@@ -54,6 +55,43 @@ describe('restarting the local stack', () => {
       expect((await again.get<{ tasks: TesTask[] }>('/tasks')).body.tasks.map((t) => t.id)).toEqual([interrupted, done]);
     } finally {
       await second.close();
+    }
+  });
+
+  it('answers at once however many tasks the last run left, and resumes them meanwhile (none created since)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tes-restart-many-'));
+    try {
+      const first = await startTestStack({ port: 0, dataDir: dir, workflow: new RecordingWorkflow() });
+      const left = 2000;
+      for (let i = 0; i < left; i += 1) {
+        const at = new Date(Date.now() - 60_000 + i);
+        await first.deps.store.create({ id: first.deps.ids.next(at), owner: 'local', state: 'QUEUED', version: 1, creationTime: at.toISOString(), task: { executors: [{ image: 'a', command: ['b'] }] }, logs: [] });
+      }
+      await first.close();
+      // Each start takes a few milliseconds, as a real one does: the walk takes seconds.
+      const slow = new (class extends RecordingWorkflow {
+        override async start(taskId: string): Promise<void> {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return super.start(taskId);
+        }
+      })();
+      const second = await startTestStack({ port: 0, dataDir: dir, workflow: slow });
+      try {
+        let settled = false;
+        void second.reconciled.then(() => (settled = true));
+        const tes = client(second);
+        expect((await tes.get('/service-info')).status).toBe(200);
+        const fresh = (await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }))).body.id;
+        expect(settled).toBe(false);
+        const outcome = await second.reconciled;
+        expect(outcome.resumed).toHaveLength(left);
+        expect(outcome.resumed).not.toContain(fresh);
+        expect(slow.started.filter((id) => id === fresh)).toHaveLength(1);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

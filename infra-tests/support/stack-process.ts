@@ -67,8 +67,8 @@ export interface StackProcess {
   url: string;
   /** The embedded S3 endpoint. */
   s3Endpoint: string;
-  /** The start-up line about tasks the last run left, if it printed one. */
-  leftByLastRun?: string;
+  /** The line about tasks the last run left, once the start-up reconciliation (which runs while the API answers) has printed it. */
+  leftByLastRun(): Promise<string>;
   pid: number;
   /** Everything it printed so far. */
   output(): string;
@@ -118,7 +118,7 @@ export async function startStackProcess(options: {
   let ended = false;
 
   const deadline = Date.now() + 60_000;
-  // "tasks run in:" is printed last but for the line about tasks left by the last run, in the same tick.
+  // "tasks run in:" is printed once the API answers (the line about tasks the last run left comes later).
   while (!/tasks run in: .*\n/.test(text)) {
     if (gone) throw new Error(`the local stack exited while starting:\n${text}`);
     if (Date.now() > deadline) {
@@ -131,11 +131,18 @@ export async function startStackProcess(options: {
   const url = /listening on (http:\/\/\S+\/ga4gh\/tes\/v1)/.exec(text)?.[1];
   const s3Endpoint = /S3: +(http:\/\/\S+) bucket/.exec(text)?.[1];
   if (url === undefined || s3Endpoint === undefined) throw new Error(`unexpected start-up output:\n${text}`);
-  const left = /tasks left by the last run: (.*)/.exec(text)?.[1];
   return {
     url,
     s3Endpoint,
-    ...(left === undefined ? {} : { leftByLastRun: left }),
+    leftByLastRun: async () => {
+      const until = Date.now() + 120_000;
+      for (;;) {
+        const line = /tasks left by the last run: (.*)\n/.exec(text)?.[1];
+        if (line !== undefined) return line;
+        if (gone || Date.now() > until) throw new Error(`the local stack printed no line about the tasks its last run left:\n${text}`);
+        await sleep(50);
+      }
+    },
     pid,
     output: () => text,
     kill: async () => {

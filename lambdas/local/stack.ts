@@ -8,9 +8,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoDbDocumentClient, s3Client, type AwsConfig } from '../adapters/aws-clients.js';
-import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
+import { s3Client, type AwsConfig } from '../adapters/aws-clients.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
 import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
@@ -32,7 +30,6 @@ import type { Wiring } from '../api/wiring.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
 import type { TesDeps } from '../usecases/deps.js';
-import { ensureTaskTable, repairIndexes, startDynalite } from './dynamodb-local.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import { createApiServer } from './http-adapter.js';
 import type { Capacity } from './capacity.js';
@@ -126,8 +123,8 @@ export interface LocalStack {
   /** The embedded DynamoDB's endpoint (table `tes-tasks`), when tasks are kept there. */
   dynamodbEndpoint?: string;
   deps: TesDeps;
-  /** What the start-up reconciliation did with tasks a previous run left unfinished. */
-  reconciled: ReconcileOutcome;
+  /** What the start-up reconciliation did with tasks a previous run left unfinished (it runs while the API answers). */
+  reconciled: Promise<ReconcileOutcome>;
   /** What executors run in (podman, docker, bubblewrap), or none and why. */
   sandbox: string;
   /** What that runtime does not enforce here. */
@@ -190,6 +187,13 @@ async function startDynamoDbStore(dataDir: string | undefined, credentials: { ac
   let indexesAgree = false;
   // Right after the data directory's claim, so it runs last but for the claim's release.
   if (closedCleanly !== undefined) cleanups.splice(1, 0, async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
+  // Loaded only when asked for: dynalite and the DynamoDB client cost start-up time and memory.
+  const [{ DynamoDBClient }, { dynamoDbDocumentClient }, { DynamoDbTaskStore }, { ensureTaskTable, repairIndexes, startDynalite }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../adapters/aws-clients.js'),
+    import('../adapters/dynamodb-task-store.js'),
+    import('./dynamodb-local.js'),
+  ]);
   const dynamo = await startDynalite(credentials, dataDir === undefined ? undefined : join(dataDir, 'dynamodb'));
   cleanups.push(() => dynamo.close());
   const aws: AwsConfig = { region: 'us-east-1', endpoints: { dynamodb: dynamo.endpoint }, credentials };
@@ -312,8 +316,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       serviceInfo: serviceInfoFromEnv({ TES_SERVICE_ENVIRONMENT: 'local', ...(options.env ?? {}) }),
       storage,
     };
-    // Tasks the last run of the stack left unfinished: resume the queued ones, end the others.
-    const reconciled = await reconcile({ store, workflow: deps.workflow, clock: systemClock }, { graceSeconds: 0 });
+    const startedAt = systemClock.now();
     let issuer: LocalIssuer | undefined;
     if (options.auth === 'jwt') {
       let keyDir = options.dataDir;
@@ -336,6 +339,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     cleanups.push(() => closeServer(server));
     const port = (server.address() as AddressInfo).port;
+    // Tasks the last run of the stack left unfinished: resume the queued ones, end the others. The
+    // API answers meanwhile (however many there are); tasks created since the start are not touched.
+    const stopReconciling = new AbortController();
+    const reconciled = reconcile({ store, workflow: deps.workflow, clock: systemClock }, { graceSeconds: 0, createdBefore: startedAt, signal: stopReconciling.signal });
+    reconciled.catch((error: unknown) => logger.error('the start-up reconciliation failed', { error: error as Error }));
+    cleanups.push(async () => {
+      stopReconciling.abort();
+      await reconciled.catch(() => undefined);
+    });
     return {
       url: `http://127.0.0.1:${port}/ga4gh/tes/v1`,
       port,

@@ -18,19 +18,27 @@ export interface ReconcileOutcome {
 
 export async function reconcile(
   deps: { store: TaskStore; workflow: WorkflowPort; clock: Clock },
-  options: { graceSeconds: number },
+  options: {
+    graceSeconds: number;
+    /** Only tasks created before this (a local stack reconciles what its last run left while it serves new ones). */
+    createdBefore?: Date;
+    /** Stops the walk (a local stack closing while it reconciles). */
+    signal?: AbortSignal;
+  },
 ): Promise<ReconcileOutcome> {
   const outcome: ReconcileOutcome = { checked: 0, resumed: [], canceled: [], ended: [] };
   let after: string | undefined;
   for (;;) {
     const page = await deps.store.listActive(after);
     for (const id of page.ids) {
+      if (options.signal?.aborted === true) return outcome;
       after = id;
       outcome.checked += 1;
       const read = await deps.store.get(id);
       if (read === undefined) continue;
       const age = (deps.clock.now().getTime() - Date.parse(read.creationTime)) / 1000;
       if (age < options.graceSeconds) continue;
+      if (options.createdBefore !== undefined && Date.parse(read.creationTime) >= options.createdBefore.getTime()) continue;
       const status = await deps.workflow.status(id);
       if (status === 'running') continue;
       if (read.state === 'QUEUED' && status === 'absent') {
