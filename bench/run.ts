@@ -108,9 +108,11 @@ async function apiFigures(store: 'sqlite' | 'dynamodb'): Promise<void> {
   }
 
   async function listFigures(size: number): Promise<{ unfiltered: number; filtered: number; rru: number; state: number }> {
+    // A pooled connection the server closed as idle (after seeding) is tried again, as clients do.
+    const get = (url: string): Promise<Response> => fetch(url).catch(() => fetch(url));
     const page = (query: string): Promise<number> =>
       timed(async () => {
-        const response = await fetch(`${stack.url}/tasks?${query}`);
+        const response = await get(`${stack.url}/tasks?${query}`);
         if (response.status !== 200) throw new Error(`ListTasks answered ${response.status}`);
         await response.arrayBuffer();
       });
@@ -123,11 +125,16 @@ async function apiFigures(store: 'sqlite' | 'dynamodb'): Promise<void> {
       filtered.push(await page(FILTERED));
       byState.push(await page('page_size=256&state=QUEUED'));
     }
+    // A BASIC page reads each task, and a filter that matches nothing walks the whole index.
+    const basic: number[] = [];
+    for (let i = 0; i < 5; i += 1) basic.push(await page('page_size=256&view=BASIC'));
+    const noTag = await page('page_size=64&tag_key=tenth&tag_value=none');
+    const noName = await page('page_size=64&name_prefix=none-');
     const outcome = await listTasks(stack.deps, { owner: LOCAL_OWNER, admin: false }, parseListQuery(FILTERED));
     report(
-      `${label} ListTasks with ${size.toLocaleString('en')} tasks: page of 256 ${median(unfiltered).toFixed(1)} ms unfiltered, ` +
-        `${median(byState).toFixed(1)} ms by state; page of 64 with a tag filter matching 1 in 10: ${median(filtered).toFixed(1)} ms ` +
-        `(${outcome.readUnits} read units for that filtered page)`,
+      `${label} ListTasks with ${size.toLocaleString('en')} tasks: page of 256 ${median(unfiltered).toFixed(1)} ms unfiltered (MINIMAL), ` +
+        `${median(basic).toFixed(1)} ms BASIC, ${median(byState).toFixed(1)} ms by state; page of 64 with a tag filter matching 1 in 10: ${median(filtered).toFixed(1)} ms ` +
+        `(${outcome.readUnits} read units for that filtered page); a tag filter / name_prefix matching nothing: ${noTag.toFixed(0)} / ${noName.toFixed(0)} ms`,
     );
     return { unfiltered: median(unfiltered), filtered: median(filtered), rru: outcome.readUnits, state: median(byState) };
   }
