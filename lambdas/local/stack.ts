@@ -232,9 +232,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => rm(tmp, { recursive: true, force: true }));
       s3Dir = tmp;
     }
-    const s3 = await startS3rver(s3Dir, LOCAL_BUCKET, credentials);
-    cleanups.push(() => s3.close());
-    const aws: AwsConfig = { region: 'us-east-1', endpoints: { s3: s3.endpoint }, credentials };
+    // The S3 process and the runtime probe take a few hundred milliseconds each: both start now and
+    // are awaited when needed, while the task store opens.
+    const s3Starting = startS3rver(s3Dir, LOCAL_BUCKET, credentials);
+    cleanups.push(async () => (await s3Starting.catch(() => undefined))?.close());
+    // A stack with a workflow of its own runs no task: it looks for no runtime.
+    const choosing: Promise<ChosenRuntime> = options.workflow === undefined ? chooseRuntime(options.env ?? {}) : Promise.resolve({ sandbox: new BubblewrapSandbox() });
+    choosing.catch(() => undefined);
     let store: TaskStore;
     let dynamodbEndpoint: string | undefined;
     if (storeKind === 'sqlite') {
@@ -246,6 +250,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodbEndpoint = dynamo.endpoint;
       store = dynamo.store;
     }
+    const s3 = await s3Starting;
+    const aws: AwsConfig = { region: 'us-east-1', endpoints: { s3: s3.endpoint }, credentials };
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
     // Task volumes and logs are scratch space: a fresh directory under the system temporary
     // directory, which every task's unprivileged uid can traverse (unlike a data directory under
@@ -253,8 +259,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // A stack that was killed left its own behind: removed here once its process is gone.
     const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
     if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
-    // A stack with a workflow of its own runs no task: it looks for no runtime.
-    const chosen: ChosenRuntime = options.workflow === undefined ? await chooseRuntime(options.env ?? {}) : { sandbox: new BubblewrapSandbox() };
+    const chosen = await choosing;
     if (chosen.problem === undefined && chosen.sandbox instanceof ContainerSandbox) {
       const removed = await chosen.sandbox.removeOrphans(alive);
       if (removed.length > 0) logger.info('removed the containers of local stacks that were killed', { containers: removed });
