@@ -4,7 +4,7 @@
  * (`ecs_task_<index>`). awslogs merges stdout and stderr into one stream, so in AWS the executor
  * log's `stdout` tail carries both and `stderr` is empty (set `stderr` to a path to keep it apart).
  */
-import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import type { LogStore } from '../ports/log-store.js';
 import type { TaskStore } from '../ports/task-store.js';
@@ -37,4 +37,9 @@ export class CloudWatchLogStore implements LogStore {
       throw error;
     }
   }
+}
+
+/** The log store GetTask's module gives the cloud wiring (config.ts CloudParts). */
+export function cloudWatchLogStore(region: string, logGroup: string, store: TaskStore): LogStore {
+  return new CloudWatchLogStore(new CloudWatchLogsClient({ region }), logGroup, store);
 }

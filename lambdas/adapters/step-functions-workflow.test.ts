@@ -3,13 +3,14 @@ import { ECSClient, InvalidParameterException, StopTaskCommand } from '@aws-sdk/
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ecsTaskStopper } from './ecs-tasks.js';
 import { executionArn, StepFunctionsWorkflow } from './step-functions-workflow.js';
 
 const sfn = mockClient(SFNClient);
 const ecs = mockClient(ECSClient);
 const machine = 'arn:aws:states:eu-west-1:123456789012:stateMachine:tes-tasks';
 const workflow = () =>
-  new StepFunctionsWorkflow(new SFNClient({ region: 'eu-west-1' }), machine, { client: new ECSClient({ region: 'eu-west-1' }), cluster: 'tes' });
+  new StepFunctionsWorkflow(new SFNClient({ region: 'eu-west-1' }), machine, ecsTaskStopper('eu-west-1', 'tes'));
 
 beforeEach(() => {
   sfn.reset();

@@ -10,7 +10,6 @@ import {
   StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { StopTaskCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { WorkflowPort } from '../ports/workflow.js';
 
 /** The execution ARN of a task, derived from the state machine ARN and the task id. */
@@ -25,8 +24,8 @@ export class StepFunctionsWorkflow implements WorkflowPort {
   constructor(
     private readonly client: SFNClient,
     private readonly stateMachineArn: string,
-    /** To stop a canceled task's Fargate tasks ourselves, not only through StopExecution. */
-    private readonly ecs?: { client: ECSClient; cluster: string },
+    /** To stop a canceled task's Fargate tasks ourselves, not only through StopExecution (ecs-tasks.ts). */
+    private readonly stopTasks?: (arns: readonly string[], reason: string) => Promise<void>,
   ) {}
 
   async start(taskId: string): Promise<void> {
@@ -69,19 +68,8 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     // Step Functions tries to stop the ECS task a `.sync` state started, but does not promise it:
     // stop every Fargate task of the task's runs ourselves. CANCELED then follows the ECS STOPPED event.
     const arns = running?.ecsTaskArns ?? [];
-    if (this.ecs === undefined || arns.length === 0) return 'stopped';
-    await stopEcsTasks(this.ecs.client, this.ecs.cluster, arns, reason);
+    if (this.stopTasks === undefined || arns.length === 0) return 'stopped';
+    await this.stopTasks(arns, reason);
     return 'stopping';
   }
-}
-
-/** Stops Fargate tasks by ARN; one already stopped or gone is left be. */
-export async function stopEcsTasks(client: ECSClient, cluster: string, arns: readonly string[], reason: string): Promise<void> {
-  await Promise.all(
-    arns.map((task) =>
-      client.send(new StopTaskCommand({ cluster, task, reason: reason.slice(0, 255) })).catch((error: unknown) => {
-        if ((error as { name?: string }).name !== 'InvalidParameterException') throw error;
-      }),
-    ),
-  );
 }

@@ -10,7 +10,7 @@ import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type Moto } from '../../infra-tests/support/moto.js';
 import { pythonWithClients } from '../../infra-tests/support/python-clients.js';
-import { stopEcsTasks } from './step-functions-workflow.js';
+import { stopEcsTasks } from './ecs-tasks.js';
 
 let moto: Moto;
 let ecs: ECSClient;

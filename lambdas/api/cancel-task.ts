@@ -6,7 +6,8 @@
 import { NotFoundError } from '../domain/errors.js';
 import { cancelTask as cancelTaskUseCase } from '../usecases/cancel-task.js';
 import { json, pathId } from './http.js';
-import { cloudWiring, defineEndpoint } from './wiring.js';
+import { ecsTaskStopper } from '../adapters/ecs-tasks.js';
+import { cloudWiringWith, defineEndpoint } from './wiring.js';
 
 const CANCEL_SUFFIX = ':cancel';
 
@@ -20,4 +21,5 @@ export const cancelTask = defineEndpoint('CancelTask', ({ deps }) => async (even
   return json(200, await cancelTaskUseCase(deps, context.caller, id));
 });
 
-export const handler = cancelTask.handler(cloudWiring);
+// A canceled task's Fargate tasks are stopped too, not only its workflow.
+export const handler = cancelTask.handler(cloudWiringWith({ taskStopper: ecsTaskStopper }));

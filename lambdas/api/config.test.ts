@@ -3,7 +3,7 @@
  * and what cloudDeps builds from it (no AWS call is made to build it).
  */
 import { describe, expect, it } from 'vitest';
-import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
+import { CloudWatchLogStore, cloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
 import { cloudDeps, configFromEnv } from './config.js';
 
 const base = {
@@ -14,9 +14,12 @@ const base = {
 };
 
 describe('the deployed API wiring', () => {
-  it("gives GetTask and ListTasks a log store for a running executor's output when TES_EXECUTOR_LOG_GROUP is set", () => {
-    expect(cloudDeps(configFromEnv({ ...base, TES_EXECUTOR_LOG_GROUP: '/tes/executors' })).logs).toBeInstanceOf(CloudWatchLogStore);
-    expect(cloudDeps(configFromEnv(base)).logs).toBeUndefined();
+  it("gives GetTask, whose module gives the part, a log store for a running executor's output when TES_EXECUTOR_LOG_GROUP is set", () => {
+    const withLogGroup = configFromEnv({ ...base, TES_EXECUTOR_LOG_GROUP: '/tes/executors' });
+    expect(cloudDeps(withLogGroup, { logStore: cloudWatchLogStore }).logs).toBeInstanceOf(CloudWatchLogStore);
+    expect(cloudDeps(configFromEnv(base), { logStore: cloudWatchLogStore }).logs).toBeUndefined();
+    // A function whose module gives no log store has none, whatever its environment.
+    expect(cloudDeps(withLogGroup).logs).toBeUndefined();
   });
 
   it('signs page tokens only where TES_PAGE_TOKEN_SECRET is, and reads the storage policy', () => {

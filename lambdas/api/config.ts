@@ -20,9 +20,8 @@ import { PageTokens } from '../domain/page-token.js';
 import type { ServiceInfoConfig } from '../domain/service-info.js';
 import { admissionFromEnv, type AdmissionPolicy } from '../domain/admission.js';
 import { storagePolicyFromEnv, type StoragePolicy } from '../domain/storage-policy.js';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
+import type { LogStore } from '../ports/log-store.js';
+import type { TaskStore } from '../ports/task-store.js';
 import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
@@ -123,19 +122,26 @@ export function configFromEnv(env: Env): CloudConfig {
   };
 }
 
-/** The deployed dependencies: DynamoDB, S3 and Step Functions. */
-export function cloudDeps(config: CloudConfig): TesDeps {
+/**
+ * What only some functions use, given by their own modules so that no other function's bundle
+ * carries its AWS client: GetTask's CloudWatch log store, CancelTask's ECS task stopper.
+ */
+export interface CloudParts {
+  logStore?: (region: string, logGroup: string, store: TaskStore) => LogStore;
+  taskStopper?: (region: string, cluster: string) => (arns: readonly string[], reason: string) => Promise<void>;
+}
+
+/** The deployed dependencies: DynamoDB, S3 and Step Functions, and the parts the function gives. */
+export function cloudDeps(config: CloudConfig, parts: CloudParts = {}): TesDeps {
   const store = new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName);
   return {
     store,
-    ...(config.executorLogGroup === undefined
-      ? {}
-      : { logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: config.aws.region }), config.executorLogGroup, store) }),
+    ...(config.executorLogGroup === undefined || parts.logStore === undefined ? {} : { logs: parts.logStore(config.aws.region, config.executorLogGroup, store) }),
     objects: new S3ObjectStore(s3Client(config.aws), config.bucket),
     workflow: new StepFunctionsWorkflow(
       stepFunctionsClient(config.aws),
       config.stateMachineArn,
-      config.clusterArn === undefined ? undefined : { client: new ECSClient({ region: config.aws.region }), cluster: config.clusterArn },
+      config.clusterArn === undefined || parts.taskStopper === undefined ? undefined : parts.taskStopper(config.aws.region, config.clusterArn),
     ),
     clock: systemClock,
     ids: ulidIds,

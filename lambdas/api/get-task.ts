@@ -1,7 +1,8 @@
 import { parseGetTaskQuery } from '../domain/list-query.js';
 import { getTask as getTaskUseCase } from '../usecases/get-task.js';
 import { json, pathId } from './http.js';
-import { cloudWiring, defineEndpoint } from './wiring.js';
+import { cloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
+import { cloudWiringWith, defineEndpoint } from './wiring.js';
 
 export const getTask = defineEndpoint('GetTask', ({ deps }) => async (event, context) => {
   const id = pathId(event);
@@ -10,4 +11,5 @@ export const getTask = defineEndpoint('GetTask', ({ deps }) => async (event, con
   return json(200, await getTaskUseCase(deps, context.caller, id, query.view, query.outputsFrom));
 });
 
-export const handler = getTask.handler(cloudWiring);
+// A running executor's output in the FULL view comes from its CloudWatch log stream.
+export const handler = getTask.handler(cloudWiringWith({ logStore: cloudWatchLogStore }));

@@ -5,7 +5,7 @@
  */
 import type { TesDeps } from '../usecases/deps.js';
 import { apiHandler, type CallerOptions, type Operation } from './http.js';
-import { cloudDeps, configFromEnv } from './config.js';
+import { cloudDeps, configFromEnv, type CloudParts } from './config.js';
 
 export interface Wiring {
   deps: TesDeps;
@@ -14,16 +14,23 @@ export interface Wiring {
 
 export type WiringSource = () => Wiring;
 
-let cloud: Wiring | undefined;
+/**
+ * The wiring of a deployed function, from its environment, built once per container, with the parts
+ * only this function uses (given by its module, so no other function's bundle carries them).
+ */
+export function cloudWiringWith(parts: CloudParts): WiringSource {
+  let cloud: Wiring | undefined;
+  return () => {
+    if (cloud === undefined) {
+      const config = configFromEnv(process.env);
+      cloud = { deps: cloudDeps(config, parts), caller: config.caller };
+    }
+    return cloud;
+  };
+}
 
-/** The wiring of a deployed function, from its environment, built once per container. */
-export const cloudWiring: WiringSource = () => {
-  if (cloud === undefined) {
-    const config = configFromEnv(process.env);
-    cloud = { deps: cloudDeps(config), caller: config.caller };
-  }
-  return cloud;
-};
+/** The wiring of a deployed function that needs no part of its own. */
+export const cloudWiring: WiringSource = cloudWiringWith({});
 
 /** An endpoint: a name and the operation it runs given its dependencies. */
 export interface Endpoint {
