@@ -6,7 +6,9 @@
  * Set BENCH_LARGE to change the large table size (default 100000), BENCH_STORES the task stores
  * measured (default `sqlite,dynamodb`).
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ulidIds } from '../lambdas/adapters/ulid-ids.js';
 import { parseListQuery } from '../lambdas/domain/list-query.js';
 import type { TaskRecord } from '../lambdas/domain/task-record.js';
 import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
@@ -15,6 +17,7 @@ import { LocalStepFunctions } from '../lambdas/local/local-step-functions.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 import { runtimesUnderTest, TEST_IMAGE, TEST_IMAGE_PREFIXES } from '../infra-tests/support/test-image.js';
 import { bundleFigures } from './bundles.js';
+import { startServer, treeRssMiB } from './process.js';
 
 const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
 const CONCURRENCY = 16;
@@ -155,6 +158,48 @@ async function apiFigures(store: 'sqlite' | 'dynamodb'): Promise<void> {
 
 for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(',') as ('sqlite' | 'dynamodb')[]) await apiFigures(store);
 
+// `npm start` as a user meets it: start-up to the first answer and memory, with an empty data
+// directory and with one holding LARGE tasks (a tenth of them left QUEUED by the last run).
+{
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { SqliteTaskStore } = await import('../lambdas/local/sqlite-task-store.js');
+  const dir = await mkdtemp(join(tmpdir(), 'tes-bench-start-'));
+  try {
+    const empty = await startServer(dir);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const idle = await treeRssMiB(empty.child.pid as number);
+    await empty.stop();
+    const store = new SqliteTaskStore(join(dir, 'tasks.sqlite'));
+    const base = Date.now() - 3_600_000;
+    for (let i = 0; i < LARGE; i += 1) {
+      const at = new Date(base + i);
+      const queued = i % 10 === 0;
+      await store.create({
+        id: ulidIds.next(at),
+        owner: LOCAL_OWNER,
+        state: queued ? 'QUEUED' : 'COMPLETE',
+        version: 1,
+        creationTime: at.toISOString(),
+        task: { name: `seed-${i}`, executors: [{ image: 'alpine', command: ['true'] }], tags: { tenth: String(i % 10) } },
+        logs: [],
+      });
+    }
+    store.close();
+    // No runtime to resume them on: the reconciler's walk is what is measured, not the tasks.
+    const full = await startServer(dir, { TES_LOCAL_RUNTIME: 'bubblewrap', TES_LOCAL_CPUS: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const loaded = await treeRssMiB(full.child.pid as number);
+    await full.stop();
+    report(
+      `npm start to the first answer: ${empty.ms.toFixed(0)} ms with an empty data directory, ${full.ms.toFixed(0)} ms with ${LARGE.toLocaleString('en')} tasks (${(LARGE / 10).toLocaleString('en')} QUEUED); ` +
+        `memory (RSS) idle, server / with its S3 process: ${idle.own.toFixed(0)} / ${idle.tree.toFixed(0)} MiB empty, ${loaded.own.toFixed(0)} / ${loaded.tree.toFixed(0)} MiB with the tasks`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, on each runtime this machine
 // has, and what its workflow costs.
 for (const { kind, problem } of await runtimesUnderTest()) {
@@ -184,5 +229,28 @@ for (const { kind, problem } of await runtimesUnderTest()) {
   }
   report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (staging in its own sandboxes)`);
   report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
+  // Many tasks at once: SLEEPERS tasks of `sleep 1` submitted together, until every one has ended.
+  const sleepers = Number(process.env['BENCH_SLEEPERS'] ?? 200);
+  const burst = performance.now();
+  const burstIds = await pool(sleepers, CONCURRENCY, async () => {
+    const response = await fetch(`${runner.url}/tasks`, { method: 'POST', body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['sleep', '1'] }] }) });
+    return ((await response.json()) as { id: string }).id;
+  });
+  const pending = new Set(burstIds);
+  let failed = 0;
+  while (pending.size > 0) {
+    for (const id of [...pending]) {
+      const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
+      if (['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(task.state)) {
+        pending.delete(id);
+        if (task.state !== 'COMPLETE') failed += 1;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  report(
+    `${sleepers} tasks of \`sleep 1\` submitted at once on ${kind}: all ended in ${((performance.now() - burst) / 1000).toFixed(1)} s ` +
+      `(${failed} not COMPLETE; at most ${runner.capacity.cpus} vCPUs of executors at once)`,
+  );
   await runner.close();
 }
