@@ -134,7 +134,7 @@ async function runAsEcs(name: string, volumes: Record<string, string>, extra: Re
 }
 
 describe('the runtime image, built as CDK builds it', () => {
-  it('runs the bundled runtime as a non-root user by default, with no shell in the way', async () => {
+  it('runs the bundled runtime as a non-root user by default, from an exec-form entry point', async () => {
     const { stdout } = await run('podman', ['image', 'inspect', '--format', '{{.Config.User}} {{json .Config.Entrypoint}}', IMAGE], { env });
     expect(stdout.trim()).toBe('65532:65532 ["/nodejs/bin/node","/opt/tes/main.mjs"]');
   });

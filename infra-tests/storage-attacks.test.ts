@@ -200,6 +200,37 @@ describe('at run time', () => {
   });
 });
 
+describe('long output lists and kept logs (outputs and logs of any size)', () => {
+  it("Carol's long output list reads back to Carol alone; file names carrying JSON and line breaks are listed as they are", async () => {
+    // 300 files (a paged list): names with quotes, braces and a line break. (The local S3 refuses a
+    // backslash in a key, which S3 takes; so a backslash is left out here.)
+    const script = 'mkdir -p /out; i=0; while [ $i -lt 300 ]; do : > "/out/f$i\\"},{x"; i=$((i+1)); done; : > "/out/$(printf \'line\\nbreak\')"';
+    const carol = await asUser('carol');
+    const done = await run(carol, task({ outputs: [{ path: '/out', url: `s3://${bucket}/users/carol/many`, type: 'DIRECTORY' }], executors: [{ image: TEST_IMAGE, command: ['/bin/sh', '-c', script] }] }));
+    expect(done.state, systemLogs(done)).toBe('COMPLETE');
+    const listed = (await carol.get<TesTask>(`/tasks/${done.id as string}?view=BASIC&outputs_from=0`)).body.logs?.[0];
+    expect(listed?.metadata?.['outputs_total']).toBe('301');
+    expect(listed?.outputs).toHaveLength(301);
+    const paths = new Set(listed?.outputs.map((o) => o.path));
+    expect(paths.has('/out/f7"},{x')).toBe(true);
+    expect(paths.has('/out/line\nbreak')).toBe(true);
+    expect(listed?.outputs.every((o) => o.url.startsWith(`s3://${bucket}/users/carol/many/`))).toBe(true);
+    // Mallory, with and without outputs_from, gets what she gets for a task that does not exist.
+    expect((await mallory.get(`/tasks/${done.id as string}?view=BASIC&outputs_from=0`)).status).toBe(404);
+    expect((await mallory.get(`/tasks/${done.id as string}?view=FULL&outputs_from=100`)).status).toBe(404);
+    await bobsDataUntouched();
+  }, 90_000);
+
+  it("Mallory cannot name the service's own copy of Bob's output pages, stage reports or kept logs as her input: 400 storage_scope", async () => {
+    const own = (await bob.post<{ id: string }>('/tasks', task({}))).body.id;
+    for (const key of [`tasks/${own}/runs/0/outputs/0.json`, `tasks/${own}/runs/0/stage-out.json`, `tasks/${own}/runs/0/log.json`]) {
+      const reply = await mallory.post<{ details?: { rule?: string }[] }>('/tasks', task({ inputs: [{ path: '/in/x', url: `s3://${bucket}/${key}` }] }));
+      expect(reply.status, key).toBe(400);
+      expect(reply.body.details?.[0]?.rule).toBe('storage_scope');
+    }
+  });
+});
+
 describe('sealed service objects', () => {
   /** Waits until a task's executor runs (it then holds the one executor slot). */
   async function running(as: TesHttp, id: string): Promise<void> {

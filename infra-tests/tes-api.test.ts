@@ -127,6 +127,21 @@ describe('CreateTask with bad input', () => {
     expect(JSON.stringify(reply.body)).toMatch(/64/);
   });
 
+  it('stores and lists a name and tags written to break a query (quotes, SQL, JSON, wildcards) as plain text', async () => {
+    const name = `x'); DROP TABLE tasks; --"%_*`;
+    const tags = { run: RUN_ID, "k' OR '1'='1": '%_"}{', 'json": {"a': '1' };
+    const created = await suite.tes.post<{ id: string }>('/tasks', { name, tags, executors: [{ image: TEST_IMAGE, command: ['true'] }] });
+    expect(created.status, created.text).toBe(200);
+    const got = await suite.tes.get<TesTask>(`/tasks/${created.body.id}?view=BASIC`);
+    expect(got.body).toMatchObject({ name, tags });
+    const byName = await suite.tes.get<{ tasks: TesTask[] }>(`/tasks?name_prefix=${encodeURIComponent("x'); DROP")}&view=MINIMAL`);
+    expect(byName.body.tasks.map((t) => t.id)).toContain(created.body.id);
+    const byTag = await suite.tes.get<{ tasks: TesTask[] }>(`/tasks?tag_key=${encodeURIComponent("k' OR '1'='1")}&tag_value=${encodeURIComponent('%_"}{')}&view=MINIMAL`);
+    expect(byTag.body.tasks.map((t) => t.id)).toEqual([created.body.id]);
+    // A wildcard in a prefix is a character, not a pattern.
+    expect((await suite.tes.get<{ tasks: TesTask[] }>(`/tasks?name_prefix=${encodeURIComponent('%')}&view=MINIMAL`)).body.tasks.map((t) => t.id)).not.toContain(created.body.id);
+  });
+
   it('refuses malformed JSON with a 400', async () => {
     const reply = await suite.tes.request('POST', '/tasks', undefined, { raw: '{"executors": [' });
     expect(reply.status).toBe(400);

@@ -199,7 +199,7 @@ describe('executor logs of any length, in a task of 100 executors', () => {
     expect(basic.logs?.[0]?.logs.every((log) => log.stdout === undefined)).toBe(true);
   }, 120_000);
 
-  it("says where a run's log went when it expired with the task data, and shows the rest", async () => {
+  it("says where a run's log went when it expired with the task data or was changed in the bucket, and shows the rest", async () => {
     const executors = Array.from({ length: 6 }, () => ({ image: 'a', command: ['b'] }));
     const task = await running({ executors });
     const runs = executors.map(() => plan);
@@ -212,7 +212,12 @@ describe('executor logs of any length, in a task of 100 executors', () => {
     expect(spilled.length).toBeGreaterThan(0);
     const gone = spilled[0]?.executor as number;
     objects.objects.delete(spilledLogKey(task.id, gone));
+    // A kept log someone rewrote in the bucket (another run's lines, forged tails) is not shown either.
+    const forged = spilled[1]?.executor as number;
+    objects.objects.set(spilledLogKey(task.id, forged), JSON.stringify({ stdout: 'forged', stderr: 'forged', system_logs: ['forged line'] }));
     const full = await getTask(api, alice, task.id, 'FULL');
+    expect(JSON.stringify(full)).not.toContain('forged');
+    expect(full.logs?.[0]?.system_logs).toContain(`executor ${forged}: log tails and 1 system log lines kept with the task's data (FULL view)`);
     expect(full.logs?.[0]?.system_logs).toContain(
       `executor ${gone}: log tails and 1 system log lines kept with the task's data (FULL view)`,
     );
