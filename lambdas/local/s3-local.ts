@@ -3,11 +3,16 @@
  * of its own (a task uploading 100,000 files loads it, not the API). Any S3 client can use it with
  * path-style addressing and the stack's credentials: requests signed with anything else, and
  * presigned URLs that were changed or have expired, are refused (s3-process.ts).
+ *
+ * The port is the stack's from the start, but the process behind it starts with the first
+ * connection: a stack that nobody has run a task on costs neither its start-up time nor its memory.
+ * The connections that arrive while it starts are handed to it, then so is the listening socket.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Credentials } from './sigv4.js';
@@ -44,20 +49,55 @@ export async function localS3Credentials(dataDir: string | undefined): Promise<C
   return made;
 }
 
-export async function startS3rver(directory: string, bucket: string, credentials: Credentials): Promise<LocalS3> {
+/** Starts the S3 process and answers once it serves HTTP. */
+async function startProcess(directory: string, bucket: string, credentials: Credentials): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const child = fork(PROCESS, [directory, bucket], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--import', TSX] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.send(credentials);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message: { port?: number }) => (message.port === undefined ? reject(new Error('the local S3 did not start')) : resolve(message.port)));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (message: { ready?: boolean }) => (message.ready === true ? resolve() : reject(new Error('the local S3 did not start'))));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the local S3 exited with code ${code} before it started`)));
+  });
+  return { child, exited };
+}
+
+export async function startS3rver(directory: string, bucket: string, credentials: Credentials): Promise<LocalS3> {
+  const front = createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(0, '127.0.0.1', resolve);
+  });
+  const port = (front.address() as AddressInfo).port;
+  let starting: Promise<{ child: ChildProcess; exited: Promise<void> }> | undefined;
+  front.on('connection', (socket: Socket) => {
+    starting ??= startProcess(directory, bucket, credentials).then(
+      (started) => {
+        // From now on the kernel hands connections to the S3 process itself.
+        started.child.send({ listen: true }, front);
+        front.close();
+        return started;
+      },
+      (error: unknown) => {
+        front.close();
+        console.error(`the local S3 could not start: ${(error as Error).message}`);
+        throw error;
+      },
+    );
+    starting.then(
+      ({ child }) => child.send({ connection: true }, socket),
+      () => socket.destroy(),
+    );
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     credentials,
     close: async () => {
+      front.close();
+      const started = await starting?.catch(() => undefined);
+      if (started === undefined) return;
+      const { child, exited } = started;
       if (child.connected) child.disconnect();
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;

@@ -6,7 +6,7 @@
  * itself checks neither, and keeps objects as files under the data directory.
  */
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { keyEscapes, signatureProblem, type Credentials } from './sigv4.js';
@@ -31,8 +31,13 @@ const server = createServer((req, res) => {
   if (problem !== undefined) return refuse(res, 403, 'AccessDenied', problem);
   handle(req, res);
 });
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-process.send?.({ port: (server.address() as AddressInfo).port });
+// The stack owns the port: it hands over the connections that came while this process started,
+// then the listening socket itself.
+process.on('message', (message: { listen?: boolean; connection?: boolean }, handle: unknown) => {
+  if (message.listen === true) server.listen(handle as Server);
+  else if (message.connection === true) server.emit('connection', handle as Socket);
+});
+process.send?.({ ready: true });
 process.on('disconnect', () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();

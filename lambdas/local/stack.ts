@@ -232,8 +232,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => rm(tmp, { recursive: true, force: true }));
       s3Dir = tmp;
     }
-    // The S3 process and the runtime probe take a few hundred milliseconds each: both start now and
-    // are awaited when needed, while the task store opens.
+    // The S3 endpoint is ready at once (its process starts with the first connection); the runtime
+    // probe takes a few hundred milliseconds, awaited when needed, while the task store opens.
     const s3Starting = startS3rver(s3Dir, LOCAL_BUCKET, credentials);
     cleanups.push(async () => (await s3Starting.catch(() => undefined))?.close());
     // A stack with a workflow of its own runs no task: it looks for no runtime.

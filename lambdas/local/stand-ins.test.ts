@@ -3,7 +3,7 @@
  * signature themselves, so what runs in front of them does (sigv4.ts). Each case is what another
  * local account, or a task holding one presigned URL, would try.
  */
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,43 @@ describe('the local S3', () => {
     await expect(good.send(new PutObjectCommand({ Bucket: BUCKET, Key: '../../escaped', Body: 'x' }))).rejects.toThrow();
     expect(await readdir(dir)).toEqual(before);
     expect(await readdir(join(dir, 's3'))).toEqual([BUCKET]);
+  });
+});
+
+describe('the local S3 process', () => {
+  /** The local S3 processes below this one (their command line names s3-process). */
+  async function s3Processes(): Promise<number> {
+    let count = 0;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+      if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+      if ((await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).includes('s3-process')) count += 1;
+    }
+    return count;
+  }
+
+  it('starts with the first connection, and serves every connection that came while it started', async () => {
+    const before = await s3Processes();
+    const lazy = await startS3rver(join(dir, 's3-lazy'), BUCKET, s3.credentials);
+    try {
+      expect(await s3Processes()).toBe(before);
+      // Separate clients, so these are separate connections arriving together.
+      const puts = Array.from({ length: 8 }, (_, i) =>
+        new S3Client({ region: 'us-east-1', endpoint: lazy.endpoint, forcePathStyle: true, credentials: s3.credentials }).send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: `first/${i}`, Body: `object ${i}` }),
+        ),
+      );
+      await Promise.all(puts);
+      expect(await s3Processes()).toBe(before + 1);
+      // Later connections reach the process itself, and see what the first ones wrote.
+      const later = new S3Client({ region: 'us-east-1', endpoint: lazy.endpoint, forcePathStyle: true, credentials: s3.credentials });
+      const out = await later.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'first/7' }));
+      expect(await out.Body?.transformToString()).toBe('object 7');
+    } finally {
+      await lazy.close();
+    }
+    expect(await s3Processes()).toBe(before);
   });
 });
 
