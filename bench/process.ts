@@ -1,6 +1,6 @@
 /**
  * Figures of `npm start` as a user meets it: the time from starting the server process (as `npm
- * start` runs it: `node --import tsx lambdas/local/main.ts`) to the first answer, and the memory
+ * start` runs it) to the first answer, and the memory
  * (RSS) of the server process and of the processes it started, idle, with an empty data directory
  * and with one holding many tasks.
  */
@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { npmStartArgs } from '../infra-tests/support/npm-start.js';
 
 const REPO = join(import.meta.dirname, '..');
 
@@ -46,7 +47,7 @@ export interface Started {
 /** Starts the server on `dataDir` as `npm start` does and waits for its first answer. */
 export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<Started> {
   const began = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lambdas/local/main.ts'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: REPO,
     env: { ...process.env, ...env, PORT: '0', TES_DATA_DIR: dataDir, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmStartArgs } from './npm-start.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const TSX_CLI = join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 export interface ProcessInfo {
   pid: number;
@@ -89,7 +89,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-/** Starts `tsx lambdas/local/main.ts` on a free port with the given data directory. */
+/** Starts the local stack as `npm start` does, on a free port with the given data directory. */
 export async function startStackProcess(options: {
   dataDir: string;
   tmpDir: string;
@@ -99,7 +99,7 @@ export async function startStackProcess(options: {
 }): Promise<StackProcess> {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env, PORT: '0', TES_DATA_DIR: options.dataDir, TMPDIR: options.tmpDir, TES_AUTH: 'none' };
   delete env['TES_IN_MEMORY'];
-  const child: ChildProcess = spawn(process.execPath, [TSX_CLI, 'lambdas/local/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, npmStartArgs(), {
     cwd: REPO,
     env,
     detached: true,

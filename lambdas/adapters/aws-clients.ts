@@ -22,8 +22,12 @@ function common(config: AwsConfig, endpoint: string | undefined) {
   };
 }
 
+export function dynamoDbClient(config: AwsConfig): DynamoDBClient {
+  return new DynamoDBClient(common(config, config.endpoints?.dynamodb));
+}
+
 export function dynamoDbDocumentClient(config: AwsConfig): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(common(config, config.endpoints?.dynamodb));
+  const client = dynamoDbClient(config);
   return DynamoDBDocumentClient.from(client, {
     // Client maps (tags, env) may hold a key named `constructor`, which makes a plain object look like
     // a class instance to the marshaller; the store only ever passes plain JSON values.

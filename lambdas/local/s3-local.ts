@@ -25,9 +25,13 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-const PROCESS = fileURLToPath(new URL('./s3-process.ts', import.meta.url));
-/** The child runs TypeScript as the stack does (tsx), found where this package's dependencies are. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * Run from the sources (the tests), the child runs s3-process.ts with tsx, found where this
+ * package's dependencies are; run from npm start's bundle, it runs the bundled s3-process.mjs beside it.
+ */
+const BUNDLED = import.meta.url.endsWith('.mjs');
+const PROCESS = fileURLToPath(new URL(BUNDLED ? './s3-process.mjs' : './s3-process.ts', import.meta.url));
+const EXEC_ARGV = BUNDLED ? [] : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 
 /**
  * The stack's S3 credentials: made once and kept in the data directory, readable only by the user
@@ -51,7 +55,7 @@ export async function localS3Credentials(dataDir: string | undefined): Promise<C
 
 /** Starts the S3 process and answers once it serves HTTP. */
 async function startProcess(directory: string, bucket: string, credentials: Credentials): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = fork(PROCESS, [directory, bucket], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['--import', TSX] });
+  const child = fork(PROCESS, [directory, bucket], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: EXEC_ARGV });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.send(credentials);
   await new Promise<void>((resolve, reject) => {

@@ -188,8 +188,8 @@ async function startDynamoDbStore(dataDir: string | undefined, credentials: { ac
   // Right after the data directory's claim, so it runs last but for the claim's release.
   if (closedCleanly !== undefined) cleanups.splice(1, 0, async () => (indexesAgree ? writeFile(closedCleanly, '') : undefined));
   // Loaded only when asked for: dynalite and the DynamoDB client cost start-up time and memory.
-  const [{ DynamoDBClient }, { dynamoDbDocumentClient }, { DynamoDbTaskStore }, { ensureTaskTable, repairIndexes, startDynalite }] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
+  // Our own modules only: npm start's bundle gives a package loaded this way no named exports.
+  const [{ dynamoDbClient, dynamoDbDocumentClient }, { DynamoDbTaskStore }, { ensureTaskTable, repairIndexes, startDynalite }] = await Promise.all([
     import('../adapters/aws-clients.js'),
     import('../adapters/dynamodb-task-store.js'),
     import('./dynamodb-local.js'),
@@ -197,7 +197,7 @@ async function startDynamoDbStore(dataDir: string | undefined, credentials: { ac
   const dynamo = await startDynalite(credentials, dataDir === undefined ? undefined : join(dataDir, 'dynamodb'));
   cleanups.push(() => dynamo.close());
   const aws: AwsConfig = { region: 'us-east-1', endpoints: { dynamodb: dynamo.endpoint }, credentials };
-  const dynamoClient = new DynamoDBClient({ region: aws.region, endpoint: dynamo.endpoint, credentials });
+  const dynamoClient = dynamoDbClient(aws);
   const upgraded = await ensureTaskTable(dynamoClient, TABLE_NAME);
   if (upgraded > 0) logger.info('brought the task table of an older version up to date', { tasks: upgraded });
   if (closedCleanly !== undefined) {

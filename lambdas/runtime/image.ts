@@ -7,11 +7,12 @@
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build, buildSync, type BuildOptions } from 'esbuild';
+import { createRequire } from 'node:module';
+import type { BuildOptions } from 'esbuild';
 
-const ENTRY = fileURLToPath(new URL('./main.ts', import.meta.url));
-const DOCKERFILE = fileURLToPath(new URL('./Dockerfile', import.meta.url));
+// import.meta.dirname, not import.meta.url: npm start's bundle keeps the first pointing at the sources.
+const ENTRY = join(import.meta.dirname, 'main.ts');
+const DOCKERFILE = join(import.meta.dirname, 'Dockerfile');
 /** The bundle's name, in the image directory and (at /opt/tes/) in the image. */
 export const RUNTIME_BUNDLE = 'main.mjs';
 
@@ -32,12 +33,15 @@ function options(outfile: string): BuildOptions {
 
 /** Bundles the runtime into `outfile`. */
 export async function bundleRuntime(outfile: string): Promise<void> {
+  // Loaded when first needed: the local stack bundles the runtime only once a task stages.
+  const { build } = await import('esbuild');
   await build(options(outfile));
 }
 
 /** Fills `dir` with what the runtime image is built from (its Dockerfile and the bundle); returns `dir`. */
 export function prepareRuntimeImage(dir: string): string {
   mkdirSync(dir, { recursive: true });
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   buildSync(options(join(dir, RUNTIME_BUNDLE)));
   copyFileSync(DOCKERFILE, join(dir, 'Dockerfile'));
   return dir;

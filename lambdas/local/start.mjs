@@ -1,0 +1,146 @@
+/**
+ * `npm start`: runs the local stack (main.ts) from one bundle instead of compiling TypeScript module
+ * by module at each start. The bundle is built with esbuild the first time and again only when a
+ * source file, the lockfile or this file has changed since; it is kept under
+ * node_modules/.cache/tes-local/, or under the system temporary directory when that cannot be
+ * written. Everything it runs is the same code the tests run from source.
+ *
+ * In the bundle, `import.meta.dirname` still names the directory of the source file it is written
+ * in (the state-machine definition and the staging runtime are found beside their sources), while
+ * `import.meta.url` names the bundle (the S3 process runs its bundled twin, s3-process.mjs).
+ */
+/* global process, console */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const ENTRIES = ['lambdas/local/main.ts', 'lambdas/local/s3-process.ts'];
+/** Loaded from node_modules at run time: native code (dynalite's store, esbuild) or run in a process of its own. */
+const EXTERNAL = ['dynalite', 'esbuild', 's3rver', 'tsx'];
+/** How many builds are kept: a running stack may still load lazy chunks of the one it started from. */
+const KEEP = 3;
+
+/** Every file whose change changes the bundle, with its size and modification time. */
+function sources() {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.(ts|mts|mjs|json)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) found.push(path);
+    }
+  };
+  for (const dir of ['lambdas', 'statemachine']) walk(join(REPO, dir));
+  found.push(join(REPO, 'package-lock.json'), join(REPO, 'tsconfig.json'));
+  return found.sort().map((path) => {
+    const { size, mtimeMs } = statSync(path);
+    return `${relative(REPO, path)} ${size} ${mtimeMs}`;
+  });
+}
+
+/**
+ * Packages left out of the bundle are imported from this repository's node_modules by absolute
+ * path, wherever the bundle is kept.
+ */
+const fromRepository = {
+  name: 'from-repository',
+  setup(build) {
+    const require = createRequire(join(REPO, 'package.json'));
+    const filter = new RegExp(`^(${EXTERNAL.join('|')})(/|$)`);
+    build.onResolve({ filter }, (args) => ({ path: pathToFileURL(require.resolve(args.path)).href, external: true }));
+  },
+};
+
+/** Replaces `import.meta.dirname` with the source file's own directory. */
+const sourceDirname = {
+  name: 'source-dirname',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import.meta.dirname')) return undefined;
+      return { contents: text.replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path))), loader: 'ts' };
+    });
+  },
+};
+
+async function build(outdir) {
+  const { build: esbuild } = await import('esbuild');
+  await esbuild({
+    absWorkingDir: REPO,
+    entryPoints: ENTRIES,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    // CommonJS dependencies bundled into ESM need require() back.
+    banner: { js: "import { createRequire as __tesRequire } from 'node:module'; const require = __tesRequire(import.meta.url);" },
+    plugins: [fromRepository, sourceDirname],
+    logLevel: 'warning',
+  });
+}
+
+/** Where the bundle of these sources is, built now if it is not there yet. */
+async function bundle() {
+  const stamp = createHash('sha256').update(REPO).update(readFileSync(import.meta.filename)).update(sources().join('\n')).digest('hex').slice(0, 16);
+  const roots = [join(REPO, 'node_modules', '.cache', 'tes-local'), join(tmpdir(), `tes-local-build-${process.getuid?.() ?? 'user'}`)];
+  for (const root of roots) {
+    if (!existsSync(join(root, stamp, 'main.mjs'))) continue;
+    try {
+      writeFileSync(join(root, stamp, '.used'), '');
+    } catch {
+      // a build another user made: used as it is
+    }
+    return join(root, stamp);
+  }
+  for (const root of roots) {
+    const building = join(root, `${stamp}.${process.pid}.tmp`);
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o755 });
+      console.error('building the local stack (once after each change to its sources)...');
+      await build(building);
+    } catch (error) {
+      rmSync(building, { recursive: true, force: true });
+      if (root === roots.at(-1)) throw error;
+      continue;
+    }
+    try {
+      renameSync(building, join(root, stamp));
+    } catch {
+      // Another start built the same sources meanwhile: its build is as good as this one.
+      rmSync(building, { recursive: true, force: true });
+    }
+    writeFileSync(join(root, stamp, '.used'), '');
+    const alive = (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error) {
+        return error.code === 'EPERM';
+      }
+    };
+    for (const entry of readdirSync(root)) {
+      const pid = /^\w+\.(\d+)\.tmp$/.exec(entry)?.[1];
+      // What a start that was killed while building left behind.
+      if (pid !== undefined && !alive(Number(pid))) rmSync(join(root, entry), { recursive: true, force: true });
+    }
+    const builds = readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.endsWith('.tmp'))
+      .map((entry) => ({ path: join(root, entry.name), at: statSync(join(root, entry.name, '.used'), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+      .sort((a, b) => b.at - a.at);
+    for (const old of builds.slice(KEEP)) rmSync(old.path, { recursive: true, force: true });
+    return join(root, stamp);
+  }
+  throw new Error('unreachable');
+}
+
+await import(pathToFileURL(join(await bundle(), 'main.mjs')).href);
