@@ -15,7 +15,6 @@ import { parseListQuery } from '../lambdas/domain/list-query.js';
 import type { TaskRecord } from '../lambdas/domain/task-record.js';
 import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
 import { listTasks } from '../lambdas/usecases/list-tasks.js';
-import { LocalStepFunctions } from '../lambdas/local/local-step-functions.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 import { runtimesUnderTest, TEST_IMAGE, TEST_IMAGE_PREFIXES } from '../infra-tests/support/test-image.js';
 import { bundleFigures } from './bundles.js';
@@ -241,7 +240,7 @@ for (const { kind, problem } of await runtimesUnderTest()) {
     }
     runs.push(performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    transitions = (runner.deps.workflow as LocalStepFunctions).transitions.get(id) ?? transitions;
+    transitions = (await runner.runtime).workflow?.transitions.get(id) ?? transitions;
   }
   report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (staging in its own sandboxes)`);
   report(`State transitions one single-executor task costs in the workflow: ${transitions}`);

@@ -60,7 +60,7 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
     if (runtime.problem !== undefined) throw new Error(`${kind} is to be tested here but cannot run: ${runtime.problem}`);
     // Small limits, to attack them cheaply: 256 MiB of disk and 64 processes per executor.
     stack = await startTestStack({ port: 0, env: { TES_LOCAL_RUNTIME: kind, TES_LOCAL_DISK_GB: '0.25', TES_LOCAL_PIDS_LIMIT: '64', TES_LOCAL_STORE: 'dynamodb' } });
-    expect(stack.sandbox).toBe(kind);
+    expect((await stack.runtime).sandbox).toBe(kind);
     tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
   }, 120_000);
   afterAll(async () => {

@@ -12,6 +12,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
 import { DataDirInUseError } from '../lambdas/local/ownership.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
+import { chooseRuntime } from '../lambdas/local/runtimes.js';
 import { TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
 import { startTestStack } from './support/local-stack.js';
@@ -92,6 +93,41 @@ describe('restarting the local stack', () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers before the runtime that runs tasks is ready, and runs a task created meanwhile once it is', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stack = await startTestStack({
+      port: 0,
+      // Named, so that starting the test stack does not itself wait for the runtime.
+      env: { TES_LOCAL_RUNTIME: 'bubblewrap' },
+      chooseRuntime: async (env) => {
+        await held;
+        return chooseRuntime(env);
+      },
+    });
+    try {
+      const tes = client(stack);
+      expect((await tes.get('/service-info')).status).toBe(200);
+      expect((await tes.get('/tasks')).status).toBe(200);
+      let answered = false;
+      const creating = tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['echo', 'waited'] }] })).then((response) => {
+        answered = true;
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // CreateTask waits for the runtime (it would refuse the task if none could run it).
+      expect(answered).toBe(false);
+      release();
+      const created = await creating;
+      expect(created.status).toBe(200);
+      const done = await waitForTerminal((path) => tes.get<TesTask>(path), created.body.id);
+      expect(done.state).toBe('COMPLETE');
+    } finally {
+      release();
+      await stack.close();
     }
   });
 

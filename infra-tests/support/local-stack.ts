@@ -22,7 +22,7 @@ export async function startTestStack(options: LocalStackOptions): Promise<LocalS
     ...options.env,
   };
   const stack = await startLocalStack({ ...options, env });
-  const kind = requestedRuntime(env) ?? stack.sandbox;
+  const kind = requestedRuntime(env) ?? (await stack.runtime).sandbox;
   if (options.workflow === undefined && (kind === 'podman' || kind === 'docker')) {
     try {
       await ensureTestImage(kind);

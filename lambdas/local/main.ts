@@ -40,8 +40,10 @@ try {
   if (stack.issuer === undefined) console.log('  auth:   off; every task belongs to the local user');
   else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');
   else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);
-  console.log(`  tasks run in: ${stack.sandbox}`);
-  if (stack.sandboxLacks.length > 0) console.log(`  it does not enforce: ${stack.sandboxLacks.join('; ')}`);
+  // What runs tasks is ready a moment after the API answers.
+  const runtime = await stack.runtime.catch((error: unknown) => ({ sandbox: `none: ${(error as Error).message}`, sandboxLacks: [] as readonly string[] }));
+  console.log(`  tasks run in: ${runtime.sandbox}`);
+  if (runtime.sandboxLacks.length > 0) console.log(`  it does not enforce: ${runtime.sandboxLacks.join('; ')}`);
   console.log(
     `  executors run while the vCPUs and memory they ask for fit in ${stack.capacity.cpus} vCPUs and ${(stack.capacity.memoryMiB / 1024).toFixed(1)} GiB (TES_LOCAL_CPUS, TES_LOCAL_MEMORY_GB); staging runs in bubblewrap`,
   );

@@ -29,6 +29,8 @@ import { logger } from '../api/http.js';
 import type { Wiring } from '../api/wiring.js';
 import { PageTokens } from '../domain/page-token.js';
 import type { WorkflowPort } from '../ports/workflow.js';
+import type { LogStore } from '../ports/log-store.js';
+import { ServiceUnavailableError } from '../domain/errors.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import { createApiServer } from './http-adapter.js';
@@ -108,6 +110,18 @@ export interface LocalStackOptions {
   /** `jwt`: bearer tokens from the local issuer are required, as in the cloud; `none` (default): one local user. */
   auth?: 'none' | 'jwt';
   env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces how the runtime that runs executors is chosen (tests that hold it back). */
+  chooseRuntime?: typeof chooseRuntime;
+}
+
+export interface LocalRuntime {
+  /** What executors run in (podman, docker, bubblewrap), or none and why. */
+  sandbox: string;
+  /** What that runtime does not enforce here. */
+  sandboxLacks: readonly string[];
+  runner: LocalEcsRunner;
+  /** The local Step Functions, unless the stack was given a workflow of its own. */
+  workflow?: LocalStepFunctions;
 }
 
 export interface LocalStack {
@@ -125,10 +139,8 @@ export interface LocalStack {
   deps: TesDeps;
   /** What the start-up reconciliation did with tasks a previous run left unfinished (it runs while the API answers). */
   reconciled: Promise<ReconcileOutcome>;
-  /** What executors run in (podman, docker, bubblewrap), or none and why. */
-  sandbox: string;
-  /** What that runtime does not enforce here. */
-  sandboxLacks: readonly string[];
+  /** What runs tasks, set up while the API already answers. */
+  runtime: Promise<LocalRuntime>;
   /** The vCPUs and memory executors share here. */
   capacity: Capacity;
   close(): Promise<void>;
@@ -213,7 +225,10 @@ async function startDynamoDbStore(dataDir: string | undefined, credentials: { ac
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const cleanups: (() => Promise<void>)[] = [];
+  let runtimeStarting: Promise<unknown> | undefined;
   const closeAll = async (): Promise<void> => {
+    // What the runner set up is closed with the rest, once it is set up.
+    await runtimeStarting?.catch(() => undefined);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
@@ -237,7 +252,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3Starting = startS3rver(s3Dir, LOCAL_BUCKET, credentials);
     cleanups.push(async () => (await s3Starting.catch(() => undefined))?.close());
     // A stack with a workflow of its own runs no task: it looks for no runtime.
-    const choosing: Promise<ChosenRuntime> = options.workflow === undefined ? chooseRuntime(options.env ?? {}) : Promise.resolve({ sandbox: new BubblewrapSandbox() });
+    const choosing: Promise<ChosenRuntime> = options.workflow === undefined ? (options.chooseRuntime ?? chooseRuntime)(options.env ?? {}) : Promise.resolve({ sandbox: new BubblewrapSandbox() });
     choosing.catch(() => undefined);
     let store: TaskStore;
     let dynamodbEndpoint: string | undefined;
@@ -253,67 +268,97 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3 = await s3Starting;
     const aws: AwsConfig = { region: 'us-east-1', endpoints: { s3: s3.endpoint }, credentials };
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
-    // Task volumes and logs are scratch space: a fresh directory under the system temporary
-    // directory, which every task's unprivileged uid can traverse (unlike a data directory under
-    // a user's home), removed when the stack stops.
-    // A stack that was killed left its own behind: removed here once its process is gone.
-    const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
-    if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
-    const chosen = await choosing;
-    if (chosen.problem === undefined && chosen.sandbox instanceof ContainerSandbox) {
-      const removed = await chosen.sandbox.removeOrphans(alive);
-      if (removed.length > 0) logger.info('removed the containers of local stacks that were killed', { containers: removed });
-    }
-    const workRoot = await mkdtemp(join(tmpdir(), WORK_ROOT_PREFIX));
-    cleanups.push(() => rm(workRoot, { recursive: true, force: true }));
-    cleanups.push(await claim(workRoot));
-    await mkdir(workRoot, { recursive: true, mode: 0o711 });
-    await chmod(workRoot, 0o711);
-    if (chosen.sandbox instanceof ContainerSandbox) await chosen.sandbox.useWorkDirectory(workRoot);
-    const capacity = localCapacity(options.env ?? {});
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
-    const registry = new LocalTaskDefinitions();
     const storage = storagePolicyFromEnv(options.env ?? {}, LOCAL_BUCKET);
-    const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock, storage });
-    // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
-    const stagingServer = await startStagingServer(broker);
-    cleanups.push(() => stagingServer.close());
-    if (options.workflow === undefined && chosen.problem === undefined && chosen.sandbox.kind !== 'bubblewrap') {
-      const staging = await BubblewrapSandbox.detect();
-      if (staging !== undefined) chosen.problem = `staging runs in bubblewrap, and ${staging}`;
-    }
-    const runner = new LocalEcsRunner({
-      definitions: registry,
-      sandbox: chosen.sandbox,
-      workRoot,
-      onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
-      capacity,
-      objects,
-      ...localLimits(options.env ?? {}),
-      staging: new StagingSandbox(workRoot),
-      stagingServer,
-    });
-    const workflowDeps: WorkflowDeps = {
-      store,
-      objects,
-      registry,
-      stagingTokens,
-      platform: LOCAL_PLATFORM,
-      sizing: { spotAllowed: true },
-      prices: fargatePricesFromEnv(options.env?.['TES_FARGATE_PRICES']),
-      clock: systemClock,
-      logs: runner,
-      stopExecutors: (taskId) => runner.stop(taskId),
-      brokerUrl: stagingServer.brokerUrl,
-      ...httpInputAllow(options.env ?? {}),
+    const capacity = localCapacity(options.env ?? {});
+    // What runs tasks is set up while the API already answers: asking the container runtime about
+    // this host takes a few hundred milliseconds. Until it is ready, starting a task waits for it.
+    const runtime = (async (): Promise<LocalRuntime> => {
+      // Task volumes and logs are scratch space: a fresh directory under the system temporary
+      // directory, which every task's unprivileged uid can traverse (unlike a data directory under
+      // a user's home), removed when the stack stops.
+      // A stack that was killed left its own behind: removed here once its process is gone.
+      const orphans = await removeOrphans(tmpdir(), WORK_ROOT_PREFIX);
+      if (orphans.length > 0) logger.info('removed the scratch directories of local stacks that were killed', { directories: orphans });
+      const chosen = await choosing;
+      if (chosen.problem === undefined && chosen.sandbox instanceof ContainerSandbox) {
+        const removed = await chosen.sandbox.removeOrphans(alive);
+        if (removed.length > 0) logger.info('removed the containers of local stacks that were killed', { containers: removed });
+      }
+      const workRoot = await mkdtemp(join(tmpdir(), WORK_ROOT_PREFIX));
+      cleanups.push(() => rm(workRoot, { recursive: true, force: true }));
+      cleanups.push(await claim(workRoot));
+      await mkdir(workRoot, { recursive: true, mode: 0o711 });
+      await chmod(workRoot, 0o711);
+      if (chosen.sandbox instanceof ContainerSandbox) await chosen.sandbox.useWorkDirectory(workRoot);
+      const registry = new LocalTaskDefinitions();
+      const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock, storage });
+      // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
+      const stagingServer = await startStagingServer(broker);
+      cleanups.push(() => stagingServer.close());
+      if (options.workflow === undefined && chosen.problem === undefined && chosen.sandbox.kind !== 'bubblewrap') {
+        const staging = await BubblewrapSandbox.detect();
+        if (staging !== undefined) chosen.problem = `staging runs in bubblewrap, and ${staging}`;
+      }
+      const runner = new LocalEcsRunner({
+        definitions: registry,
+        sandbox: chosen.sandbox,
+        workRoot,
+        onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
+        capacity,
+        objects,
+        ...localLimits(options.env ?? {}),
+        staging: new StagingSandbox(workRoot),
+        stagingServer,
+      });
+      const workflowDeps: WorkflowDeps = {
+        store,
+        objects,
+        registry,
+        stagingTokens,
+        platform: LOCAL_PLATFORM,
+        sizing: { spotAllowed: true },
+        prices: fargatePricesFromEnv(options.env?.['TES_FARGATE_PRICES']),
+        clock: systemClock,
+        logs: runner,
+        stopExecutors: (taskId) => runner.stop(taskId),
+        brokerUrl: stagingServer.brokerUrl,
+        ...httpInputAllow(options.env ?? {}),
+      };
+      const workflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
+      if (workflow !== undefined) cleanups.push(() => workflow.shutdown());
+      return {
+        sandbox: chosen.problem === undefined ? chosen.sandbox.kind : `none: ${chosen.problem}`,
+        sandboxLacks: chosen.sandbox.lacks,
+        runner,
+        ...(workflow === undefined ? {} : { workflow }),
+      };
+    })();
+    runtimeStarting = runtime;
+    runtime.catch((error: unknown) => logger.error('the local task runner could not start', { error: error as Error }));
+    const runnerReady = (): Promise<LocalRuntime> =>
+      runtime.catch((error: unknown) => {
+        throw new ServiceUnavailableError(`tasks cannot run on this machine: the local task runner could not start (${(error as Error).message})`);
+      });
+    let readyRunner: LocalEcsRunner | undefined;
+    void runtime.then((ready) => (readyRunner = ready.runner), () => undefined);
+    const local = async (): Promise<LocalStepFunctions> => (await runnerReady()).workflow as LocalStepFunctions;
+    const workflow: WorkflowPort = options.workflow ?? {
+      ensureReady: async () => (await local()).ensureReady(),
+      start: async (taskId) => (await local()).start(taskId),
+      stop: async (taskId) => (await local()).stop(taskId),
+      status: async (taskId) => (await local()).status(taskId),
     };
-    const localWorkflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
-    if (localWorkflow !== undefined) cleanups.push(() => localWorkflow.shutdown());
+    // No task runs before the runner is ready, so until then there is no log to tail.
+    const logs: LogStore = {
+      tail: async (taskId, executorIndex, stream, bytes) => readyRunner?.tail(taskId, executorIndex, stream, bytes),
+      location: (taskId, executorIndex, stream) => readyRunner?.location(taskId, executorIndex, stream),
+    };
     const deps: TesDeps = {
       store,
       objects,
-      logs: runner,
-      workflow: options.workflow ?? (localWorkflow as LocalStepFunctions),
+      logs,
+      workflow,
       clock: systemClock,
       ids: ulidIds,
       pageTokens: new PageTokens(await secret(options.dataDir, 'page-token.key')),
@@ -362,8 +407,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(issuer === undefined ? {} : { issuer }),
       deps,
       reconciled,
-      sandbox: chosen.problem === undefined ? chosen.sandbox.kind : `none: ${chosen.problem}`,
-      sandboxLacks: chosen.sandbox.lacks,
+      runtime,
       capacity,
       close: closeAll,
     };
