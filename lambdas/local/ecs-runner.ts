@@ -23,6 +23,8 @@ import type { StagingServer } from './staging-server.js';
 import type { LocalTaskDefinitions } from './task-definitions.js';
 
 const runCommand = promisify(execFile);
+/** What the disk watchdog allows staging past the limit: the blocks of the directories it creates. */
+const STAGING_DISK_SLACK_BYTES = 8 * 1024 * 1024;
 
 /** RunTask parameters as the state machine sends them (PascalCase). */
 export interface RunTaskParameters {
@@ -332,7 +334,9 @@ export class LocalEcsRunner implements LogStore {
       const kill = (): void => this.deps.staging.kill(child);
       this.running.set(taskId, { exited, kill });
       if (this.canceled.has(taskId)) kill();
-      const watchdog = this.watchDisk([...run.volumes.values(), run.scratchDir], run.limitGiB, kill, exited);
+      // Staging stops itself at the disk limit and names the input; the watchdog is its backstop,
+      // with room for the directories' own blocks so that it does not win that race.
+      const watchdog = this.watchDisk([...run.volumes.values(), run.scratchDir], run.limitGiB, kill, exited, STAGING_DISK_SLACK_BYTES);
       const exitCode = await exited;
       const overLimit = await watchdog;
       if (overLimit !== undefined) {
@@ -350,8 +354,8 @@ export class LocalEcsRunner implements LogStore {
    * so a watchdog measures them while the executor runs and stops it once they pass the limit.
    * Resolves with the bytes used when it stopped the executor.
    */
-  private async watchDisk(dirs: string[], limitGiB: number, stop: () => void, exited: Promise<number>): Promise<number | undefined> {
-    const limit = limitGiB * GIB;
+  private async watchDisk(dirs: string[], limitGiB: number, stop: () => void, exited: Promise<number>, slackBytes = 0): Promise<number | undefined> {
+    const limit = limitGiB * GIB + slackBytes;
     let done = false;
     void exited.then(() => {
       done = true;

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { createRequire } from 'node:module';
+import { constants, createRequire, enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -143,4 +143,10 @@ async function bundle() {
   throw new Error('unreachable');
 }
 
-await import(pathToFileURL(join(await bundle(), 'main.mjs')).href);
+const built = await bundle();
+// V8's compiled code is kept beside the bundle, so later starts do not parse and compile it again;
+// the S3 process, started from here, uses it too. Where it cannot be written, nothing is kept.
+const cache = join(built, '.compile-cache');
+const { status } = enableCompileCache(cache);
+if (status === constants.compileCacheStatus.ENABLED || status === constants.compileCacheStatus.ALREADY_ENABLED) process.env.NODE_COMPILE_CACHE = cache;
+await import(pathToFileURL(join(built, 'main.mjs')).href);
