@@ -9,12 +9,13 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
+import { runPhase } from '../runtime/phase.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { CapacityQueue, type Capacity } from './capacity.js';
 import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
@@ -78,6 +79,11 @@ export interface LocalEcsDeps {
   diskCheckMs?: number;
   /** The most processes and threads one executor may have at once (default 1024). */
   pidsLimit?: number;
+  /**
+   * Whether a task's runs have nothing to stage (no inputs, no outputs, one executor): their
+   * stage-in and stage-out then run in this process, with the same code and the same broker calls.
+   */
+  nothingToStage?: (taskId: string) => Promise<boolean>;
   /** Runs stage-in and stage-out, out of this process. */
   staging: StagingSandbox;
   /** The broker and metadata endpoints staging reaches over HTTP. */
@@ -254,8 +260,12 @@ export class LocalEcsRunner implements LogStore {
       const owner = process.getuid?.() === 0 ? this.deps.sandbox.volumeOwner({ hostId, uid, gid }) : undefined;
       if (owner !== undefined) for (const host of [...volumes.values(), scratchDir]) await chown(host, owner.uid, owner.gid);
       const limitGiB = Math.min(params.Overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
+      const inProcess = (await this.deps.nothingToStage?.(taskId)) === true;
       const staging = (phase: 'stage-in' | 'stage-out', env: Record<string, string>) =>
         this.runStaging(taskId, plan.executorIndex, phase, {
+          inProcess,
+          // Whom the volumes belong to on this host: the task's host uid, or (not root) the server's user.
+          hostOwner: owner ?? { uid: process.getuid?.() ?? uid, gid: process.getgid?.() ?? gid },
           hostId: owner?.uid ?? hostId,
           uid,
           gid,
@@ -315,10 +325,19 @@ export class LocalEcsRunner implements LogStore {
     taskId: string,
     executorIndex: number,
     phase: 'stage-in' | 'stage-out',
-    run: { hostId: number; uid: number; gid: number; volumes: Map<string, string>; scratchDir: string; env: Record<string, string>; limitGiB: number },
+    run: { inProcess: boolean; hostOwner: { uid: number; gid: number }; hostId: number; uid: number; gid: number; volumes: Map<string, string>; scratchDir: string; env: Record<string, string>; limitGiB: number },
   ): Promise<{ exitCode: number; reason?: string }> {
     const log = openSync(join(this.taskDir(taskId), 'logs', `${executorIndex}.${phase}.log`), 'a', 0o600);
     try {
+      if (run.inProcess) {
+        // Nothing a task wrote is read, and no URL it named is fetched: a sandbox would guard nothing.
+        return {
+          exitCode: await runPhase(phase, run.env, { scratchDir: run.scratchDir, volumes: run.volumes, owner: run.hostOwner, nothingToStage: true }).catch((error: unknown) => {
+            writeSync(log, `${(error as Error).message}\n`);
+            return 2;
+          }),
+        };
+      }
       const child = await this.deps.staging.spawn({
         phase,
         hostId: run.hostId,

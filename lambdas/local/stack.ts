@@ -309,6 +309,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         objects,
         ...localLimits(options.env ?? {}),
         staging: new StagingSandbox(workRoot),
+        nothingToStage: async (taskId) => {
+          const task = (await store.get(taskId))?.task;
+          return task !== undefined && (task.inputs ?? []).length === 0 && (task.outputs ?? []).length === 0 && task.executors.length === 1;
+        },
         stagingServer,
       });
       const workflowDeps: WorkflowDeps = {

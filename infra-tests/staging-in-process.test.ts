@@ -1,0 +1,116 @@
+/**
+ * A run with nothing to stage (no inputs, no outputs, one executor) is staged in the server process:
+ * the same stage-in and stage-out code and broker calls, without two sandboxed processes that would
+ * guard nothing. Every other run is staged in its sandboxes, and a plan that moves anything is never
+ * staged in the server process.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { TesTask } from '../lambdas/domain/tes.js';
+import type { StagingPlan } from '../lambdas/ports/staging.js';
+import { runPhase } from '../lambdas/runtime/phase.js';
+import { StagingSandbox } from '../lambdas/local/staging-sandbox.js';
+import type { LocalStack } from '../lambdas/local/stack.js';
+import { startTestStack } from './support/local-stack.js';
+import { TesHttp } from './support/target.js';
+import { task, waitForTerminal } from './support/tasks.js';
+import { TEST_IMAGE } from './support/test-image.js';
+
+let stack: LocalStack;
+let tes: TesHttp;
+const spawned: string[] = [];
+beforeAll(async () => {
+  stack = await startTestStack({ port: 0 });
+  tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, close: () => Promise.resolve() });
+  const spawn = StagingSandbox.prototype.spawn;
+  vi.spyOn(StagingSandbox.prototype, 'spawn').mockImplementation(function (this: StagingSandbox, run) {
+    spawned.push(run.phase);
+    return spawn.call(this, run);
+  });
+}, 120_000);
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await stack?.close();
+});
+afterEach(() => {
+  spawned.length = 0;
+});
+
+async function run(body: TesTask): Promise<TesTask> {
+  const reply = await tes.post<{ id: string }>('/tasks', body);
+  expect(reply.status, reply.text).toBe(200);
+  return waitForTerminal((path) => tes.get<TesTask>(`${path}${path.includes('?') ? '&' : '?'}view=FULL`), reply.body.id);
+}
+
+describe('a run with nothing to stage', () => {
+  it('is staged without a sandboxed process, and runs as any other', async () => {
+    const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo fine; exit 3'] }] }));
+    expect(spawned).toEqual([]);
+    expect(done.state).toBe('EXECUTOR_ERROR');
+    expect(done.logs?.[0]?.logs).toEqual([expect.objectContaining({ exit_code: 3, stdout: 'fine\n' })]);
+  });
+
+  it('gets its working and stdout directories inside its volumes, writable by its executor', async () => {
+    const done = await run(
+      task({
+        volumes: ['/data'],
+        executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo to-the-file; pwd >&2; echo written > here.txt && cat here.txt >&2'], workdir: '/data/work/deep', stdout: '/data/logs/out.txt' }],
+      }),
+    );
+    expect(spawned).toEqual([]);
+    expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
+    expect(done.logs?.[0]?.logs[0]?.stderr).toBe('/data/work/deep\nwritten\n');
+  });
+});
+
+describe('a run that stages anything', () => {
+  it('is staged in its sandboxes: with an output, or with a next executor to carry its volumes to', async () => {
+    const output = await run(task({ outputs: [{ path: '/data/out.txt', url: 's3://tes-local/users/local/out.txt', type: 'FILE' }], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo out > /data/out.txt'] }] }));
+    expect(output.state, JSON.stringify(output.logs)).toBe('COMPLETE');
+    expect(spawned).toEqual(['stage-in', 'stage-out']);
+    spawned.length = 0;
+    const two = await run(task({ volumes: ['/data'], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo carried > /data/c.txt'] }, { image: TEST_IMAGE, command: ['cat', '/data/c.txt'] }] }));
+    expect(two.state, JSON.stringify(two.logs)).toBe('COMPLETE');
+    expect(two.logs?.[0]?.logs[1]?.stdout).toBe('carried\n');
+    expect(spawned).toEqual(['stage-in', 'stage-out', 'stage-in', 'stage-out']);
+  });
+});
+
+describe('staging in the server process', () => {
+  let broker: Server;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tes-in-process-'));
+    // A broker whose plan downloads something, against what the runner was told.
+    const plan: StagingPlan = {
+      taskId: 't',
+      executorIndex: 0,
+      executorCount: 1,
+      ignoreError: false,
+      mounts: ['/data'],
+      directories: [],
+      inputs: [{ index: 0, source: 'http://169.254.169.254/latest/meta-data', path: '/data/in', type: 'FILE', files: [{ relative: '', url: 'http://169.254.169.254/latest/meta-data', external: true }] }],
+      outputs: [],
+      carry: {},
+    } as unknown as StagingPlan;
+    broker = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'session', plan })));
+    });
+    await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    broker?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a plan that moves files before it touches anything', async () => {
+    const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
+    const staged = runPhase('stage-in', { TES_BROKER_URL: url, TES_STAGING_TICKET: 'ticket' }, { scratchDir: dir, volumes: new Map([['/data', join(dir, 'v0')]]), owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, nothingToStage: true });
+    await expect(staged).rejects.toThrow('stage-in was to stage nothing, but its plan moves files');
+  });
+});
