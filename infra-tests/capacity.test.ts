@@ -14,7 +14,7 @@ import { TEST_IMAGE } from './support/test-image.js';
 let stack: LocalStack;
 let tes: TesHttp;
 beforeAll(async () => {
-  stack = await startTestStack({ port: 0, env: { TES_LOCAL_CPUS: '1', TES_LOCAL_MEMORY_GB: '8' } });
+  stack = await startTestStack({ port: 0, env: { TES_LOCAL_CPUS: '1', TES_LOCAL_MEMORY_GB: '8', TES_LOCAL_MAX_RUNS: '3' } });
   tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, local: stack, close: () => stack.close() });
 }, 120_000);
 afterAll(async () => {
@@ -41,9 +41,9 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30
 
 describe('executors run as the machine allows', () => {
   it('runs a second 1-vCPU task only once the first has ended, on a 1-vCPU machine', async () => {
-    const first = await create(task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '2'] }] }));
+    const first = await create(task({ resources: { cpu_cores: 1 }, executors: [{ image: TEST_IMAGE, command: ['sleep', '2'] }] }));
     await until('the first task running', async () => (await stateOf(first)) === 'RUNNING');
-    const second = await create(task());
+    const second = await create(task({ resources: { cpu_cores: 1 } }));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await stateOf(second)).toBe('INITIALIZING');
     const [a, b] = await Promise.all([first, second].map((id) => waitForTerminal((path) => tes.get<TesTask>(path), id)));
@@ -52,9 +52,9 @@ describe('executors run as the machine allows', () => {
   });
 
   it('cancels a task waiting for room at once, while the one in the way runs on', async () => {
-    const blocker = await create(task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '20'] }] }));
+    const blocker = await create(task({ resources: { cpu_cores: 1 }, executors: [{ image: TEST_IMAGE, command: ['sleep', '20'] }] }));
     await until('the blocking task running', async () => (await stateOf(blocker)) === 'RUNNING');
-    const waiting = await create(task());
+    const waiting = await create(task({ resources: { ram_gb: 1 } }));
     await until('the second task waiting', async () => (await stateOf(waiting)) === 'INITIALIZING');
     const started = Date.now();
     expect((await tes.post(`/tasks/${waiting}:cancel`)).status).toBe(200);
@@ -62,6 +62,18 @@ describe('executors run as the machine allows', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await stateOf(blocker)).toBe('RUNNING');
     await tes.post(`/tasks/${blocker}:cancel`);
+  });
+
+  it('runs tasks that ask for no resources side by side, sharing the CPUs, up to TES_LOCAL_MAX_RUNS at once', async () => {
+    // 1 vCPU and TES_LOCAL_MAX_RUNS=3: three such tasks run at once, beside a 1-vCPU one, and a fourth waits.
+    const guaranteed = await create(task({ resources: { cpu_cores: 1 }, executors: [{ image: TEST_IMAGE, command: ['sleep', '3'] }] }));
+    const shared = [await create(task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '3'] }] })), await create(task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '3'] }] }))];
+    await until('all three running', async () => (await Promise.all([guaranteed, ...shared].map(stateOf))).every((state) => state === 'RUNNING'));
+    const fourth = await create(task({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await stateOf(fourth)).toBe('INITIALIZING');
+    const done = await Promise.all([guaranteed, ...shared, fourth].map((id) => waitForTerminal((path) => tes.get<TesTask>(path), id)));
+    expect(done.map((t) => t.state)).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE']);
   });
 
   it('runs a task larger than the machine, alone', async () => {

@@ -71,6 +71,18 @@ describe('how many executors run at once', () => {
     expect(next).toBe(true);
   });
 
+  it('runs at most maxRuns at once, however little they count', async () => {
+    const queue = new CapacityQueue({ ...task(2, 8), maxRuns: 3 });
+    const runs = await Promise.all([0, 1, 2].map(() => queue.reserve(task(0, 0.5))));
+    let fourth = false;
+    void queue.reserve(task(0, 0.5)).then(() => (fourth = true));
+    await settled();
+    expect(fourth).toBe(false);
+    (runs[0] as () => void)();
+    await settled();
+    expect(fourth).toBe(true);
+  });
+
   it('releases once, however often it is called', async () => {
     const queue = new CapacityQueue(task(2, 8));
     const release = await queue.reserve(task(1, 2));
@@ -81,12 +93,14 @@ describe('how many executors run at once', () => {
 });
 
 describe("the machine's capacity for executors", () => {
-  it("is this machine's CPUs and its memory less 1 GiB, or what TES_LOCAL_CPUS and TES_LOCAL_MEMORY_GB say", () => {
-    expect(localCapacity({})).toEqual({ cpus: availableParallelism(), memoryMiB: Math.max(1, totalmem() / 1024 ** 3 - 1) * 1024 });
-    expect(localCapacity({ TES_LOCAL_CPUS: '8', TES_LOCAL_MEMORY_GB: '0.5' })).toEqual({ cpus: 8, memoryMiB: 512 });
+  it("is this machine's CPUs and its memory less 1 GiB and 16 runs per CPU, or what TES_LOCAL_CPUS, TES_LOCAL_MEMORY_GB and TES_LOCAL_MAX_RUNS say", () => {
+    expect(localCapacity({})).toEqual({ cpus: availableParallelism(), memoryMiB: Math.max(1, totalmem() / 1024 ** 3 - 1) * 1024, maxRuns: 16 * availableParallelism() });
+    expect(localCapacity({ TES_LOCAL_CPUS: '8', TES_LOCAL_MEMORY_GB: '0.5' })).toEqual({ cpus: 8, memoryMiB: 512, maxRuns: 128 });
+    expect(localCapacity({ TES_LOCAL_MAX_RUNS: '3' })).toMatchObject({ maxRuns: 3 });
   });
   it('refuses a setting that is not a positive number, naming the variable', () => {
     expect(() => localCapacity({ TES_LOCAL_CPUS: '0' })).toThrow('TES_LOCAL_CPUS must be a positive number, not "0"');
     expect(() => localCapacity({ TES_LOCAL_MEMORY_GB: 'lots' })).toThrow('TES_LOCAL_MEMORY_GB must be a positive number, not "lots"');
+    expect(() => localCapacity({ TES_LOCAL_MAX_RUNS: '2.5' })).toThrow('TES_LOCAL_MAX_RUNS must be an integer, not "2.5"');
   });
 });

@@ -1,8 +1,9 @@
 /**
- * How many executors run at once on this machine: as many as fit. Each run asks for the vCPUs and
- * memory of its Fargate size; runs start in arrival order while what they ask for fits beside what
- * runs (a run larger than the machine starts once it would run alone), so a large run at the head of
- * the queue is never starved by smaller ones behind it.
+ * How many executors run at once on this machine: as many as fit, and at most `maxRuns`. Each run
+ * counts the vCPUs and memory it is given (runner: its Fargate size, or a best-effort share for a
+ * task that asked for no resources); runs start in arrival order while that fits beside what runs
+ * (a run larger than the machine starts once it would run alone), so a large run at the head of the
+ * queue is never starved by smaller ones behind it.
  */
 
 /** vCPUs and MiB of memory. */
@@ -11,12 +12,17 @@ export interface Capacity {
   memoryMiB: number;
 }
 
+/** What executors share on this machine: vCPUs and memory, and how many runs at most at once. */
+export interface MachineCapacity extends Capacity {
+  maxRuns: number;
+}
+
 export class CapacityQueue {
   private running = 0;
   private readonly used: Capacity = { cpus: 0, memoryMiB: 0 };
   private readonly waiting: { size: Capacity; start: () => void }[] = [];
 
-  constructor(private readonly capacity: Capacity) {}
+  constructor(private readonly capacity: Capacity & { maxRuns?: number }) {}
 
   /**
    * Resolves once `size` may run; call the returned function when it has ended. Aborting `signal`
@@ -71,6 +77,8 @@ export class CapacityQueue {
   }
 
   private fits(size: Capacity): boolean {
-    return this.running === 0 || (this.used.cpus + size.cpus <= this.capacity.cpus && this.used.memoryMiB + size.memoryMiB <= this.capacity.memoryMiB);
+    if (this.running === 0) return true;
+    if (this.running >= (this.capacity.maxRuns ?? Infinity)) return false;
+    return this.used.cpus + size.cpus <= this.capacity.cpus && this.used.memoryMiB + size.memoryMiB <= this.capacity.memoryMiB;
   }
 }

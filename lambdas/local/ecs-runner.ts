@@ -56,6 +56,21 @@ export interface EcsTaskResult {
   Containers: EcsContainerResult[];
 }
 
+/**
+ * What a count of a task's runs is, for the local runner. Best effort: the task asked for no CPUs and
+ * no memory, so its runs share the CPUs and count only BEST_EFFORT_MEMORY_MIB against memory (they
+ * are limited to their Fargate size all the same); others count their Fargate size. Nothing to
+ * stage (no inputs, no outputs, one executor): stage-in and stage-out run in this process, with the
+ * same code and the same broker calls.
+ */
+export interface LocalTaskTraits {
+  bestEffort: boolean;
+  nothingToStage: boolean;
+}
+
+/** What a best-effort run counts against memory: Fargate's smallest size. */
+export const BEST_EFFORT_MEMORY_MIB = 512;
+
 export interface LocalEcsDeps {
   definitions: LocalTaskDefinitions;
   sandbox: Sandbox;
@@ -67,7 +82,7 @@ export interface LocalEcsDeps {
    * What this machine offers the tasks: runs start, first come first served, while the vCPUs and
    * memory their Fargate sizes ask for fit in it (one larger than the machine runs alone).
    */
-  capacity: Capacity;
+  capacity: Capacity & { maxRuns?: number };
   /** Where each executor's whole stdout and stderr are kept once it has ended. */
   objects: ObjectStore;
   /**
@@ -79,11 +94,8 @@ export interface LocalEcsDeps {
   diskCheckMs?: number;
   /** The most processes and threads one executor may have at once (default 1024). */
   pidsLimit?: number;
-  /**
-   * Whether a task's runs have nothing to stage (no inputs, no outputs, one executor): their
-   * stage-in and stage-out then run in this process, with the same code and the same broker calls.
-   */
-  nothingToStage?: (taskId: string) => Promise<boolean>;
+  /** What the runner needs to know of a task beyond its RunTask parameters. */
+  describeTask?: (taskId: string) => Promise<LocalTaskTraits>;
   /** Runs stage-in and stage-out, out of this process. */
   staging: StagingSandbox;
   /** The broker and metadata endpoints staging reaches over HTTP. */
@@ -217,12 +229,14 @@ export class LocalEcsRunner implements LogStore {
       ...(pull === undefined ? {} : { PullStartedAt: pull.startedAt, PullStoppedAt: pull.stoppedAt }),
       Containers: containers,
     });
+    const traits = (await this.deps.describeTask?.(taskId)) ?? { bestEffort: false, nothingToStage: false };
     // Waiting for room on this machine; a stop takes it out of the queue (ECS: a task stopped while PROVISIONING).
     const waiting = new AbortController();
     this.queued.set(taskId, waiting);
     let release: () => void;
     try {
-      release = await this.queue.reserve({ cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) }, waiting.signal);
+      const size = traits.bestEffort ? { cpus: 0, memoryMiB: BEST_EFFORT_MEMORY_MIB } : { cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) };
+      release = await this.queue.reserve(size, waiting.signal);
     } catch {
       return result('UserInitiated', 'Task stopped by user');
     } finally {
@@ -260,7 +274,7 @@ export class LocalEcsRunner implements LogStore {
       const owner = process.getuid?.() === 0 ? this.deps.sandbox.volumeOwner({ hostId, uid, gid }) : undefined;
       if (owner !== undefined) for (const host of [...volumes.values(), scratchDir]) await chown(host, owner.uid, owner.gid);
       const limitGiB = Math.min(params.Overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
-      const inProcess = (await this.deps.nothingToStage?.(taskId)) === true;
+      const inProcess = traits.nothingToStage;
       const staging = (phase: 'stage-in' | 'stage-out', env: Record<string, string>) =>
         this.runStaging(taskId, plan.executorIndex, phase, {
           inProcess,

@@ -45,7 +45,7 @@ try {
   console.log(`  tasks run in: ${runtime.sandbox}`);
   if (runtime.sandboxLacks.length > 0) console.log(`  it does not enforce: ${runtime.sandboxLacks.join('; ')}`);
   console.log(
-    `  executors run while the vCPUs and memory they ask for fit in ${stack.capacity.cpus} vCPUs and ${(stack.capacity.memoryMiB / 1024).toFixed(1)} GiB (TES_LOCAL_CPUS, TES_LOCAL_MEMORY_GB); staging runs in bubblewrap`,
+    `  executors run while the vCPUs and memory they ask for fit in ${stack.capacity.cpus} vCPUs and ${(stack.capacity.memoryMiB / 1024).toFixed(1)} GiB, ${stack.capacity.maxRuns} at most (TES_LOCAL_CPUS, TES_LOCAL_MEMORY_GB, TES_LOCAL_MAX_RUNS); tasks that ask for no resources share the CPUs; staging runs in bubblewrap`,
   );
   // The API already answers; the tasks the last run left are resumed or ended meanwhile.
   void stack.reconciled.then(({ resumed, ended, canceled }) => {

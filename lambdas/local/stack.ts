@@ -34,7 +34,7 @@ import { ServiceUnavailableError } from '../domain/errors.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import { createApiServer } from './http-adapter.js';
-import type { Capacity } from './capacity.js';
+import type { MachineCapacity } from './capacity.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
 import { LocalStepFunctions, UNBOUNDED_TASK_SECONDS } from './local-step-functions.js';
@@ -89,14 +89,20 @@ function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDi
   return { ...(maxDiskGiB === undefined ? {} : { maxDiskGiB }), ...(pidsLimit === undefined ? {} : { pidsLimit }) };
 }
 
+/** How many runs at most at once, by default, for each vCPU executors share. */
+const RUNS_PER_CPU = 16;
+
 /**
  * What executors may use at once here: TES_LOCAL_CPUS and TES_LOCAL_MEMORY_GB, by default this
- * machine's CPUs and its memory less 1 GiB for the stack itself.
+ * machine's CPUs and its memory less 1 GiB for the stack itself; TES_LOCAL_MAX_RUNS runs at most,
+ * by default 16 per vCPU (runs of tasks that asked for no resources share the CPUs).
  */
-export function localCapacity(env: Readonly<Record<string, string | undefined>>): Capacity {
+export function localCapacity(env: Readonly<Record<string, string | undefined>>): MachineCapacity {
+  const cpus = envNumber(env, 'TES_LOCAL_CPUS') ?? availableParallelism();
   return {
-    cpus: envNumber(env, 'TES_LOCAL_CPUS') ?? availableParallelism(),
+    cpus,
     memoryMiB: (envNumber(env, 'TES_LOCAL_MEMORY_GB') ?? Math.max(1, totalmem() / 1024 ** 3 - 1)) * 1024,
+    maxRuns: envNumber(env, 'TES_LOCAL_MAX_RUNS', { integer: true }) ?? Math.max(1, Math.round(RUNS_PER_CPU * cpus)),
   };
 }
 
@@ -141,8 +147,8 @@ export interface LocalStack {
   reconciled: Promise<ReconcileOutcome>;
   /** What runs tasks, set up while the API already answers. */
   runtime: Promise<LocalRuntime>;
-  /** The vCPUs and memory executors share here. */
-  capacity: Capacity;
+  /** The vCPUs and memory executors share here, and how many runs at most at once. */
+  capacity: MachineCapacity;
   close(): Promise<void>;
 }
 
@@ -309,9 +315,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         objects,
         ...localLimits(options.env ?? {}),
         staging: new StagingSandbox(workRoot),
-        nothingToStage: async (taskId) => {
+        describeTask: async (taskId) => {
           const task = (await store.get(taskId))?.task;
-          return task !== undefined && (task.inputs ?? []).length === 0 && (task.outputs ?? []).length === 0 && task.executors.length === 1;
+          if (task === undefined) return { nothingToStage: false, bestEffort: false };
+          return {
+            nothingToStage: (task.inputs ?? []).length === 0 && (task.outputs ?? []).length === 0 && task.executors.length === 1,
+            bestEffort: task.resources?.cpu_cores === undefined && task.resources?.ram_gb === undefined,
+          };
         },
         stagingServer,
       });
