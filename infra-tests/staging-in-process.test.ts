@@ -22,22 +22,19 @@ import { TEST_IMAGE } from './support/test-image.js';
 
 let stack: LocalStack;
 let tes: TesHttp;
-const spawned: string[] = [];
+// Spied on, not replaced: staging runs as always, and each sandboxed phase is counted.
+const spawn = vi.spyOn(StagingSandbox.prototype, 'spawn');
+const spawnedPhases = (): string[] => spawn.mock.calls.map(([run]) => run.phase);
 beforeAll(async () => {
   stack = await startTestStack({ port: 0 });
   tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, close: () => Promise.resolve() });
-  const spawn = StagingSandbox.prototype.spawn;
-  vi.spyOn(StagingSandbox.prototype, 'spawn').mockImplementation(function (this: StagingSandbox, run) {
-    spawned.push(run.phase);
-    return spawn.call(this, run);
-  });
 }, 120_000);
 afterAll(async () => {
   vi.restoreAllMocks();
   await stack?.close();
 });
 afterEach(() => {
-  spawned.length = 0;
+  spawn.mockClear();
 });
 
 async function run(body: TesTask): Promise<TesTask> {
@@ -49,7 +46,7 @@ async function run(body: TesTask): Promise<TesTask> {
 describe('a run with nothing to stage', () => {
   it('is staged without a sandboxed process, and runs as any other', async () => {
     const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo fine; exit 3'] }] }));
-    expect(spawned).toEqual([]);
+    expect(spawnedPhases()).toEqual([]);
     expect(done.state).toBe('EXECUTOR_ERROR');
     expect(done.logs?.[0]?.logs).toEqual([expect.objectContaining({ exit_code: 3, stdout: 'fine\n' })]);
   });
@@ -61,7 +58,7 @@ describe('a run with nothing to stage', () => {
         executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo to-the-file; pwd >&2; echo written > here.txt && cat here.txt >&2'], workdir: '/data/work/deep', stdout: '/data/logs/out.txt' }],
       }),
     );
-    expect(spawned).toEqual([]);
+    expect(spawnedPhases()).toEqual([]);
     expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
     expect(done.logs?.[0]?.logs[0]?.stderr).toBe('/data/work/deep\nwritten\n');
   });
@@ -71,12 +68,12 @@ describe('a run that stages anything', () => {
   it('is staged in its sandboxes: with an output, or with a next executor to carry its volumes to', async () => {
     const output = await run(task({ outputs: [{ path: '/data/out.txt', url: 's3://tes-local/users/local/out.txt', type: 'FILE' }], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo out > /data/out.txt'] }] }));
     expect(output.state, JSON.stringify(output.logs)).toBe('COMPLETE');
-    expect(spawned).toEqual(['stage-in', 'stage-out']);
-    spawned.length = 0;
+    expect(spawnedPhases()).toEqual(['stage-in', 'stage-out']);
+    spawn.mockClear();
     const two = await run(task({ volumes: ['/data'], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo carried > /data/c.txt'] }, { image: TEST_IMAGE, command: ['cat', '/data/c.txt'] }] }));
     expect(two.state, JSON.stringify(two.logs)).toBe('COMPLETE');
     expect(two.logs?.[0]?.logs[1]?.stdout).toBe('carried\n');
-    expect(spawned).toEqual(['stage-in', 'stage-out', 'stage-in', 'stage-out']);
+    expect(spawnedPhases()).toEqual(['stage-in', 'stage-out', 'stage-in', 'stage-out']);
   });
 });
 
