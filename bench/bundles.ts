@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { LAMBDA_ALIASES } from '../cdk/constructs/functions.js';
 import { DEFAULT_ROUTE, ROUTES } from '../lambdas/api/routes.js';
 import { startLocalStack } from '../lambdas/local/stack.js';
 import { apiEvent } from '../lambdas/testing/events.js';
@@ -82,6 +83,7 @@ export async function bundleFigures(report: (line: string) => void): Promise<voi
           platform: 'node',
           target: 'node22',
           mainFields: ['module', 'main'],
+          alias: { ...LAMBDA_ALIASES },
           outfile: file,
           banner: { js: "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);" },
           logLevel: 'silent',

@@ -9,6 +9,15 @@ import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
+/**
+ * Packages every function's bundle takes from this repository instead: the SDK's default credential
+ * chain becomes the environment's credentials, the only source that answers in Lambda
+ * (lambdas/adapters/lambda-credentials.ts).
+ */
+export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': join(REPO_ROOT, 'lambdas', 'adapters', 'lambda-credentials.ts'),
+};
+
 export interface FunctionOptions {
   /** Source file relative to the repository root. */
   entry: string;
@@ -47,6 +56,7 @@ export function tesFunction(scope: Construct, id: string, options: FunctionOptio
       // ESM bundles of CommonJS dependencies need require() back.
       banner: "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);",
       externalModules: [],
+      esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
       forceDockerBundling: false,
     },
   });

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { open } from 'node:fs/promises';
 import { ObjectMissingError, type ObjectStore } from '../ports/object-store.js';
+import { s3Client, type AwsConfig } from './aws-clients.js';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -34,4 +35,9 @@ export class S3ObjectStore implements ObjectStore {
     if (out.Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
     return out.Body.transformToString('utf8');
   }
+}
+
+/** The object store CreateTask's and GetTask's modules give the cloud wiring (api/config.ts CloudParts). */
+export function s3ObjectStore(aws: AwsConfig, bucket: string): S3ObjectStore {
+  return new S3ObjectStore(s3Client(aws), bucket);
 }

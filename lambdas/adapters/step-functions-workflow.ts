@@ -11,6 +11,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { WorkflowPort } from '../ports/workflow.js';
+import { stepFunctionsClient, type AwsConfig } from './aws-clients.js';
 
 /** The execution ARN of a task, derived from the state machine ARN and the task id. */
 export function executionArn(stateMachineArn: string, taskId: string): string {
@@ -72,4 +73,9 @@ export class StepFunctionsWorkflow implements WorkflowPort {
     await this.stopTasks(arns, reason);
     return 'stopping';
   }
+}
+
+/** The workflow CreateTask's and CancelTask's modules give the cloud wiring (api/config.ts CloudParts). */
+export function stepFunctionsWorkflow(aws: AwsConfig, stateMachineArn: string, stopTasks?: (arns: readonly string[], reason: string) => Promise<void>): StepFunctionsWorkflow {
+  return new StepFunctionsWorkflow(stepFunctionsClient(aws), stateMachineArn, stopTasks);
 }

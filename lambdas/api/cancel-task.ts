@@ -8,6 +8,7 @@ import { cancelTask as cancelTaskUseCase } from '../usecases/cancel-task.js';
 import { json, pathId } from './http.js';
 import { ecsTaskStopper } from '../adapters/ecs-tasks.js';
 import { cloudWiringWith, defineEndpoint } from './wiring.js';
+import { stepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 
 const CANCEL_SUFFIX = ':cancel';
 
@@ -22,4 +23,4 @@ export const cancelTask = defineEndpoint('CancelTask', ({ deps }) => async (even
 });
 
 // A canceled task's Fargate tasks are stopped too, not only its workflow.
-export const handler = cancelTask.handler(cloudWiringWith({ taskStopper: ecsTaskStopper }));
+export const handler = cancelTask.handler(cloudWiringWith({ taskStopper: ecsTaskStopper, workflow: stepFunctionsWorkflow }));

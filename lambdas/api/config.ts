@@ -21,17 +21,17 @@ import type { ServiceInfoConfig } from '../domain/service-info.js';
 import { admissionFromEnv, type AdmissionPolicy } from '../domain/admission.js';
 import { storagePolicyFromEnv, type StoragePolicy } from '../domain/storage-policy.js';
 import type { LogStore } from '../ports/log-store.js';
+import type { ObjectStore } from '../ports/object-store.js';
 import type { TaskStore } from '../ports/task-store.js';
-import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
+import type { WorkflowPort } from '../ports/workflow.js';
+import { dynamoDbDocumentClient, type AwsConfig } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
-import { S3ObjectStore } from '../adapters/s3-object-store.js';
-import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { ulidIds } from '../adapters/ulid-ids.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { parseAdminClaim } from '../domain/caller.js';
 import type { CallerOptions } from './http.js';
-import { publicTokenVerifierFromEnv } from './public-caller.js';
+import type { TokenVerifier } from './public-caller.js';
 
 export interface CloudConfig {
   aws: AwsConfig;
@@ -48,6 +48,8 @@ export interface CloudConfig {
   clusterArn?: string;
   /** Where executors log (CloudWatch Logs): GetTask and ListTasks show a running executor's output from it. */
   executorLogGroup?: string;
+  /** Service-info only: the issuer whose bearer tokens it checks itself (TES_JWT_ISSUER, TES_JWT_AUDIENCE). */
+  publicIssuer?: { issuer: string; audiences: string[] };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -94,8 +96,14 @@ export function callerOptionsFromEnv(env: Env): CallerOptions {
   const anonymousOwner = optional(env, 'TES_ANONYMOUS_OWNER');
   if (anonymousOwner !== undefined) return { anonymousOwner };
   const adminClaim = parseAdminClaim(env['TES_ADMIN_CLAIM']);
-  const verifyPublic = publicTokenVerifierFromEnv(env);
-  return { ...(adminClaim === undefined ? {} : { adminClaim }), ...(verifyPublic === undefined ? {} : { verifyPublic }) };
+  return adminClaim === undefined ? {} : { adminClaim };
+}
+
+/** TES_JWT_ISSUER and TES_JWT_AUDIENCE (comma-separated), or undefined when either is unset. */
+export function publicIssuerFromEnv(env: Env): { issuer: string; audiences: string[] } | undefined {
+  const issuer = env['TES_JWT_ISSUER']?.trim();
+  const audiences = (env['TES_JWT_AUDIENCE'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  return !issuer || audiences.length === 0 ? undefined : { issuer, audiences };
 }
 
 export function configFromEnv(env: Env): CloudConfig {
@@ -119,30 +127,41 @@ export function configFromEnv(env: Env): CloudConfig {
     storage: storagePolicyFromEnv(env, bucket),
     ...(optional(env, 'TES_CLUSTER_ARN') === undefined ? {} : { clusterArn: optional(env, 'TES_CLUSTER_ARN') }),
     ...(optional(env, 'TES_EXECUTOR_LOG_GROUP') === undefined ? {} : { executorLogGroup: optional(env, 'TES_EXECUTOR_LOG_GROUP') }),
+    ...(optional(env, 'TES_ANONYMOUS_OWNER') === undefined && publicIssuerFromEnv(env) !== undefined ? { publicIssuer: publicIssuerFromEnv(env) } : {}),
   };
 }
 
 /**
  * What only some functions use, given by their own modules so that no other function's bundle
- * carries its AWS client: GetTask's CloudWatch log store, CancelTask's ECS task stopper.
+ * carries its AWS client or library: the S3 object store (CreateTask, GetTask), the Step Functions
+ * workflow (CreateTask, CancelTask), GetTask's CloudWatch log store, CancelTask's ECS task stopper,
+ * service-info's bearer-token check (jose).
  */
 export interface CloudParts {
+  objects?: (aws: AwsConfig, bucket: string) => ObjectStore;
+  workflow?: (aws: AwsConfig, stateMachineArn: string, stopTasks?: (arns: readonly string[], reason: string) => Promise<void>) => WorkflowPort;
   logStore?: (region: string, logGroup: string, store: TaskStore) => LogStore;
   taskStopper?: (region: string, cluster: string) => (arns: readonly string[], reason: string) => Promise<void>;
+  publicTokens?: (issuer: string, audiences: readonly string[]) => TokenVerifier;
 }
 
-/** The deployed dependencies: DynamoDB, S3 and Step Functions, and the parts the function gives. */
+/** What a function was not given: using it is a bug in its module's parts, said as such. */
+function absent<T extends object>(what: string): T {
+  return new Proxy({} as T, {
+    get: (_target, name) =>
+      name === 'then' ? undefined : () => Promise.reject(new Error(`this function was not given ${what} (its module's CloudParts), yet called ${String(name)} on it`)),
+  });
+}
+
+/** The deployed dependencies: DynamoDB, and the parts the function gives. */
 export function cloudDeps(config: CloudConfig, parts: CloudParts = {}): TesDeps {
   const store = new DynamoDbTaskStore(dynamoDbDocumentClient(config.aws), config.tableName);
+  const stopTasks = config.clusterArn === undefined || parts.taskStopper === undefined ? undefined : parts.taskStopper(config.aws.region, config.clusterArn);
   return {
     store,
     ...(config.executorLogGroup === undefined || parts.logStore === undefined ? {} : { logs: parts.logStore(config.aws.region, config.executorLogGroup, store) }),
-    objects: new S3ObjectStore(s3Client(config.aws), config.bucket),
-    workflow: new StepFunctionsWorkflow(
-      stepFunctionsClient(config.aws),
-      config.stateMachineArn,
-      config.clusterArn === undefined || parts.taskStopper === undefined ? undefined : parts.taskStopper(config.aws.region, config.clusterArn),
-    ),
+    objects: parts.objects?.(config.aws, config.bucket) ?? absent<ObjectStore>('the object store'),
+    workflow: parts.workflow?.(config.aws, config.stateMachineArn, stopTasks) ?? absent<WorkflowPort>('the workflow'),
     clock: systemClock,
     ids: ulidIds,
     ...(config.pageTokenSecret === undefined ? {} : { pageTokens: new PageTokens(config.pageTokenSecret) }),
@@ -150,4 +169,10 @@ export function cloudDeps(config: CloudConfig, parts: CloudParts = {}): TesDeps 
     admission: config.admission,
     storage: config.storage,
   };
+}
+
+/** Who the function's callers are: with service-info's part, a bearer token on its public route is checked. */
+export function cloudCaller(config: CloudConfig, parts: CloudParts = {}): CallerOptions {
+  if (config.publicIssuer === undefined || parts.publicTokens === undefined) return config.caller;
+  return { ...config.caller, verifyPublic: parts.publicTokens(config.publicIssuer.issuer, config.publicIssuer.audiences) };
 }

@@ -1,6 +1,8 @@
 import { createTask as createTaskUseCase } from '../usecases/create-task.js';
 import { json, jsonBody } from './http.js';
-import { cloudWiring, defineEndpoint } from './wiring.js';
+import { cloudWiringWith, defineEndpoint } from './wiring.js';
+import { s3ObjectStore } from '../adapters/s3-object-store.js';
+import { stepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 
 export const createTask = defineEndpoint('CreateTask', ({ deps }) => async (event, context) => {
   const created = await createTaskUseCase(deps, context.caller, jsonBody(event));
@@ -8,4 +10,4 @@ export const createTask = defineEndpoint('CreateTask', ({ deps }) => async (even
   return json(200, created);
 });
 
-export const handler = createTask.handler(cloudWiring);
+export const handler = createTask.handler(cloudWiringWith({ objects: s3ObjectStore, workflow: stepFunctionsWorkflow }));

@@ -3,6 +3,7 @@ import { getTask as getTaskUseCase } from '../usecases/get-task.js';
 import { json, pathId } from './http.js';
 import { cloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
 import { cloudWiringWith, defineEndpoint } from './wiring.js';
+import { s3ObjectStore } from '../adapters/s3-object-store.js';
 
 export const getTask = defineEndpoint('GetTask', ({ deps }) => async (event, context) => {
   const id = pathId(event);
@@ -12,4 +13,4 @@ export const getTask = defineEndpoint('GetTask', ({ deps }) => async (event, con
 });
 
 // A running executor's output in the FULL view comes from its CloudWatch log stream.
-export const handler = getTask.handler(cloudWiringWith({ logStore: cloudWatchLogStore }));
+export const handler = getTask.handler(cloudWiringWith({ logStore: cloudWatchLogStore, objects: s3ObjectStore }));

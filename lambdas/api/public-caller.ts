@@ -9,16 +9,6 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** TES_JWT_ISSUER and TES_JWT_AUDIENCE (comma-separated), or undefined when unset. */
-export function publicTokenVerifierFromEnv(env: Env): TokenVerifier | undefined {
-  const issuer = env['TES_JWT_ISSUER']?.trim();
-  const audiences = (env['TES_JWT_AUDIENCE'] ?? '').split(',').map((a) => a.trim()).filter(Boolean);
-  if (!issuer || audiences.length === 0) return undefined;
-  return issuerVerifier(issuer, audiences);
-}
-
 export function issuerVerifier(issuer: string, audiences: readonly string[]): TokenVerifier {
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const discover = async () => {

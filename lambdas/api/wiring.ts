@@ -5,7 +5,7 @@
  */
 import type { TesDeps } from '../usecases/deps.js';
 import { apiHandler, type CallerOptions, type Operation } from './http.js';
-import { cloudDeps, configFromEnv, type CloudParts } from './config.js';
+import { cloudCaller, cloudDeps, configFromEnv, type CloudParts } from './config.js';
 
 export interface Wiring {
   deps: TesDeps;
@@ -23,7 +23,7 @@ export function cloudWiringWith(parts: CloudParts): WiringSource {
   return () => {
     if (cloud === undefined) {
       const config = configFromEnv(process.env);
-      cloud = { deps: cloudDeps(config, parts), caller: config.caller };
+      cloud = { deps: cloudDeps(config, parts), caller: cloudCaller(config, parts) };
     }
     return cloud;
   };
