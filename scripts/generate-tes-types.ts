@@ -1,8 +1,9 @@
 /**
  * Generates the TES model from the vendored OpenAPI document, so nothing is hand-copied:
  *  - `lambdas/domain/generated/tes-openapi.ts`: TypeScript types (openapi-typescript);
- *  - `lambdas/domain/generated/tes-schemas.ts`: the same component schemas as JSON Schema, which
- *    the runtime validator compiles.
+ *  - `lambdas/domain/generated/tes-schemas.ts`: the same component schemas as JSON Schema;
+ *  - `lambdas/domain/generated/tes-validators.ts`: those schemas compiled by ajv ahead of time
+ *    (standalone code), so no function carries ajv or compiles a schema at its first request.
  * The TES document refers to the GA4GH service-info schema by an external URL; both are vendored
  * under `spec/`, and tes-spec.ts merges them into one document.
  *
@@ -11,7 +12,10 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { _, Ajv } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 import openapiTS, { astToString } from 'openapi-typescript';
+import * as responseFormats from '../lambdas/domain/response-formats.js';
 import { mergedTesOpenApi, type Json } from './tes-spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +33,32 @@ function runtimeSchema(value: Json, isPropertyMap = false): Json {
     out[key] = runtimeSchema(child, !isPropertyMap && key === 'properties');
   }
   return out;
+}
+
+/** The request schemas the service validates, and the response schemas the tests check answers against. */
+export const REQUEST_SCHEMAS = ['tesTask'] as const;
+export const RESPONSE_SCHEMAS = ['tesTask', 'tesListTasksResponse', 'tesServiceInfo', 'tesCreateTaskResponse'] as const;
+
+/** ajv's standalone code for `names`, as a module that imports its formats from `formatsModule`. */
+function validatorModule(schemas: Json, names: readonly string[], formatsModule: string): string {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateFormats: true, code: { source: true, esm: true, formats: _`formats` } });
+  // The schemas live under the OpenAPI document's own `components` key.
+  ajv.addKeyword('components');
+  for (const [name, format] of Object.entries(responseFormats)) ajv.addFormat(name === 'dateTime' ? 'date-time' : name, format);
+  ajv.addSchema({ $id: 'tes.json', components: { schemas } });
+  // CommonJS with a default export: under NodeNext the callable sits on `.default`.
+  const code = (standaloneCode as unknown as { default: (ajv: Ajv, refs: Record<string, string>) => string }).default(
+    ajv,
+    Object.fromEntries(names.map((name) => [name, `tes.json#/components/schemas/${name}`])),
+  );
+  if (/require\(/.test(code)) throw new Error('the generated validators need a runtime module; import it in schema-formats.ts');
+  return (
+    HEADER +
+    '// @ts-nocheck -- ajv standalone code (scripts/generate-tes-types.ts); its callers see it as ajv ValidateFunctions.\n' +
+    `import * as formats from '../${formatsModule}';\n` +
+    code.replace(/^"use strict";/, '').replaceAll('formats["date-time"]', 'formats.dateTime') +
+    '\n'
+  );
 }
 
 export interface GeneratedFile {
@@ -56,6 +86,8 @@ export async function generate(): Promise<GeneratedFile[]> {
   return [
     { path: 'lambdas/domain/generated/tes-openapi.ts', content: types },
     { path: 'lambdas/domain/generated/tes-schemas.ts', content: schemaModule },
+    { path: 'lambdas/domain/generated/tes-validators.ts', content: validatorModule(schemas, REQUEST_SCHEMAS, 'schema-formats.js') },
+    { path: 'lambdas/domain/generated/tes-response-validators.ts', content: validatorModule(schemas, RESPONSE_SCHEMAS, 'response-formats.js') },
   ];
 }
 

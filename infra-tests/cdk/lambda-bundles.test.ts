@@ -1,8 +1,9 @@
 /**
  * What every function's bundle holds, built with the deployed esbuild aliases (LAMBDA_ALIASES):
  * the SDK clients take the role credentials Lambda puts in the environment, and none of the default
- * chain's other sources (profiles, SSO, web identity, process, instance metadata) is bundled; and
- * an API function carries the AWS clients its own operation uses, not the others'.
+ * chain's other sources (profiles, SSO, web identity, process, instance metadata) is bundled; an
+ * API function carries the AWS clients its own operation uses, not the others'; and CreateTask
+ * carries ajv's generated validators, not ajv.
  */
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -51,5 +52,10 @@ describe("the functions' bundles", () => {
     expect(await clients('lambdas/api/cancel-task.ts')).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/client-ecs', '@aws-sdk/client-sfn']);
     expect(await clients('lambdas/api/service-info.ts')).toEqual(['@aws-sdk/client-dynamodb']);
     expect(await clients('lambdas/api/get-task.ts')).toEqual(['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-dynamodb', '@aws-sdk/client-s3']);
+  }, 60_000);
+
+  it('validate a task with code ajv generated ahead of time, not with ajv itself', async () => {
+    const held = packages(await inputsOf('lambdas/api/create-task.ts'));
+    expect([...held].filter((name) => name.startsWith('ajv') || name === 'fast-uri')).toEqual([]);
   }, 60_000);
 });

@@ -1,16 +1,19 @@
 /** Assertions that a response is exactly what the TES spec allows: valid, and nothing more. */
 import { expect } from 'vitest';
 import { toSpecShape } from '../../lambdas/domain/spec-shape.js';
-import { schemaProblems } from '../../lambdas/domain/validation.js';
-import type { tesSchemas } from '../../lambdas/domain/generated/tes-schemas.js';
+import type { ValidateFunction } from 'ajv';
+import { validatorProblems } from '../../lambdas/domain/validation.js';
+import * as responseValidators from '../../lambdas/domain/generated/tes-response-validators.js';
+
+type ResponseSchema = 'tesTask' | 'tesListTasksResponse' | 'tesServiceInfo' | 'tesCreateTaskResponse';
 
 /**
  * The response validates as `schema` and holds nothing else. A MINIMAL task (id and state only,
  * as the spec's view parameter defines it) lacks the schema's required `executors`; that alone is
  * allowed for it.
  */
-export function expectSpecResponse(schema: keyof typeof tesSchemas, body: unknown, view = 'FULL'): void {
-  const problems = schemaProblems(schema, body).filter(
+export function expectSpecResponse(schema: ResponseSchema, body: unknown, view = 'FULL'): void {
+  const problems = validatorProblems((responseValidators as unknown as Record<ResponseSchema, ValidateFunction>)[schema], body).filter(
     (p) => !(view === 'MINIMAL' && p.message === 'required' && /(^|\.)executors$/.test(p.path)),
   );
   expect(problems, `response does not validate as ${schema}`).toEqual([]);

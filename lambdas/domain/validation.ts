@@ -3,44 +3,19 @@
  * schema cannot express (absolute paths, url-or-content, wildcards with path_prefix, ...).
  * Every problem is collected with its JSON path; nothing stops at the first one.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from './errors.js';
-import { tesSchemas } from './generated/tes-schemas.js';
+import * as generated from './generated/tes-validators.js';
 
-// ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+/** The request schemas there are validators for (scripts/generate-tes-types.ts, REQUEST_SCHEMAS). */
+export type RequestSchema = 'tesTask';
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-
-function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, validateFormats: true });
-  // The schemas live under the OpenAPI document's own `components` key.
-  ajv.addKeyword('components');
-  addFormats(ajv, ['date-time', 'uri']);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX });
-  ajv.addFormat('int64', { type: 'string', validate: (s: string) => /^-?\d+$/.test(s) });
-  ajv.addFormat('double', { type: 'number', validate: (n: number) => Number.isFinite(n) });
-  // The spec writes `format: boolean` on booleans; the type already says it all.
-  ajv.addFormat('boolean', true);
-  ajv.addSchema({ $id: 'tes.json', components: { schemas: tesSchemas } });
-  return ajv;
-}
-
-let ajvInstance: Ajv | undefined;
-const validators = new Map<string, ValidateFunction>();
-
-/** The compiled validator for one spec schema, e.g. `schemaValidator('tesTask')`. */
-export function schemaValidator(name: keyof typeof tesSchemas): ValidateFunction {
-  let validate = validators.get(name);
-  if (validate === undefined) {
-    ajvInstance ??= createAjv();
-    validate = ajvInstance.getSchema(`tes.json#/components/schemas/${name}`);
-    if (validate === undefined) throw new Error(`no spec schema named ${name}`);
-    validators.set(name, validate);
-  }
-  return validate;
+/**
+ * The validator for one request schema, compiled by ajv ahead of time: no function carries ajv or
+ * compiles a schema at its first request.
+ */
+export function schemaValidator(name: RequestSchema): ValidateFunction {
+  return (generated as unknown as Record<RequestSchema, ValidateFunction>)[name];
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -105,8 +80,12 @@ function formatMessage(format: string): string {
 }
 
 /** Validates `value` against a spec schema and returns every problem (none = valid). */
-export function schemaProblems(name: keyof typeof tesSchemas, value: unknown): Problem[] {
-  const validate = schemaValidator(name);
+export function schemaProblems(name: RequestSchema, value: unknown): Problem[] {
+  return validatorProblems(schemaValidator(name), value);
+}
+
+/** Every problem `validate` finds in `value`, as paths and messages (none = valid). */
+export function validatorProblems(validate: ValidateFunction, value: unknown): Problem[] {
   if (validate(value)) return [];
   const errors = validate.errors ?? [];
   // A value of the wrong type also fails its format; the type problem says all there is to say.
