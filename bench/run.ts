@@ -181,6 +181,10 @@ for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(','
   const { SqliteTaskStore } = await import('../lambdas/local/sqlite-task-store.js');
   const dir = await mkdtemp(join(tmpdir(), 'tes-bench-start-'));
   try {
+    // The first start after a change to the sources builds npm start's bundle: not what is measured.
+    const warmup = await mkdtemp(join(tmpdir(), 'tes-bench-warmup-'));
+    await (await startServer(warmup)).stop();
+    await rm(warmup, { recursive: true, force: true });
     const empty = await startServer(dir);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const idle = await treeRssMiB(empty.child.pid as number);

@@ -81,3 +81,35 @@ describe('executors run as the machine allows', () => {
     expect((await waitForTerminal((path) => tes.get<TesTask>(path), id)).state).toBe('COMPLETE');
   });
 });
+
+describe('tasks beyond what the machine can start soon', () => {
+  let small: LocalStack;
+  let api: TesHttp;
+  beforeAll(async () => {
+    // One run at a time: two executions live (one running, one waiting for room), the rest in line.
+    small = await startTestStack({ port: 0, env: { TES_LOCAL_MAX_RUNS: '1' } });
+    api = new TesHttp({ url: small.url, root: `http://127.0.0.1:${small.port}`, headers: {}, local: small, close: () => small.close() });
+  }, 120_000);
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('wait QUEUED, holding no execution, and start in arrival order; one canceled there never runs', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const reply = await api.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '1'] }] }));
+      expect(reply.status, reply.text).toBe(200);
+      ids.push(reply.body.id);
+    }
+    const state = async (id: string) => (await api.get<TesTask>(`/tasks/${id}`)).body.state;
+    await until('the first task running', async () => (await state(ids[0] as string)) === 'RUNNING');
+    expect(await state(ids[2] as string)).toBe('QUEUED');
+    expect(await state(ids[3] as string)).toBe('QUEUED');
+    expect((await api.post(`/tasks/${ids[3]}:cancel`)).status).toBe(200);
+    const done = await Promise.all(ids.map((id) => waitForTerminal((path) => api.get<TesTask>(path), id)));
+    expect(done.map((t) => t.state)).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE', 'CANCELED']);
+    expect(done[3]?.logs ?? []).toEqual([]);
+    const started = done.slice(0, 3).map((t) => Date.parse(t.logs?.[0]?.logs[0]?.start_time as string));
+    expect([...started].sort((a, b) => a - b)).toEqual(started);
+  });
+});

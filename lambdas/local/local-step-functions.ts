@@ -65,13 +65,20 @@ export class LocalStepFunctions implements WorkflowPort {
   // Step Functions at deploy; checking it again here cost every start-up about 200 ms.
   private readonly machine = new StateMachine(withAwsTaskTimeouts(loadDefinition(SUBSTITUTIONS) as unknown as Machine) as never, { validationOptions: { noValidate: true } });
   private readonly executions = new Map<string, { abort: () => void; done: Promise<unknown> }>();
-  /** Transitions each execution went through, for the benchmark's billing figure. */
+  /**
+   * Tasks started while `maxLive` executions run, in arrival order. Each live execution holds an
+   * interpreter; a task waiting here is only its id (it stays QUEUED), so 90,000 queued tasks cost
+   * what 90,000 strings do. In AWS every execution starts at once: Step Functions holds them.
+   */
+  private readonly waiting = new Set<string>();
+  /** Transitions the last executions went through, for the benchmark's billing figure. */
   readonly transitions = new Map<string, number>();
 
   constructor(
     private readonly deps: WorkflowDeps,
     private readonly runner: LocalEcsRunner,
     private readonly sandboxProblem: string | undefined,
+    private readonly maxLive = Infinity,
   ) {}
 
   ensureReady(): Promise<void> {
@@ -82,7 +89,22 @@ export class LocalStepFunctions implements WorkflowPort {
   }
 
   start(taskId: string): Promise<void> {
-    if (this.executions.has(taskId)) return Promise.resolve();
+    if (this.executions.has(taskId) || this.waiting.has(taskId)) return Promise.resolve();
+    if (this.executions.size >= this.maxLive) this.waiting.add(taskId);
+    else this.launch(taskId);
+    return Promise.resolve();
+  }
+
+  /** Starts waiting tasks while there is room for their executions. */
+  private launchWaiting(): void {
+    for (const taskId of this.waiting) {
+      if (this.executions.size >= this.maxLive) return;
+      this.waiting.delete(taskId);
+      this.launch(taskId);
+    }
+  }
+
+  private launch(taskId: string): void {
     const step = <T>(fn: (input: WorkflowState) => Promise<T>) => (input: Json) => fn(input as unknown as WorkflowState) as Promise<Json>;
     const execution = this.machine.run({ taskId }, {
       overrides: {
@@ -110,18 +132,21 @@ export class LocalStepFunctions implements WorkflowPort {
       } finally {
         await counting.catch(() => undefined);
         this.transitions.set(taskId, transitions);
+        if (this.transitions.size > 1000) this.transitions.delete(this.transitions.keys().next().value as string);
         this.executions.delete(taskId);
+        this.launchWaiting();
       }
     })();
     this.executions.set(taskId, { abort: () => execution.abort(), done });
-    return Promise.resolve();
   }
 
   status(taskId: string): Promise<'running' | 'absent'> {
-    return Promise.resolve(this.executions.has(taskId) ? 'running' : 'absent');
+    return Promise.resolve(this.executions.has(taskId) || this.waiting.has(taskId) ? 'running' : 'absent');
   }
 
   async stop(taskId: string): Promise<'stopped'> {
+    // A task that never started stops by leaving the line.
+    if (this.waiting.delete(taskId)) return 'stopped';
     const execution = this.executions.get(taskId);
     execution?.abort();
     await this.runner.stop(taskId);
@@ -133,6 +158,7 @@ export class LocalStepFunctions implements WorkflowPort {
    * next start the reconciler ends or resumes them.
    */
   async shutdown(): Promise<void> {
+    this.waiting.clear();
     const running = [...this.executions.entries()];
     for (const [, execution] of running) execution.abort();
     await Promise.all(running.map(([taskId]) => this.runner.stop(taskId)));

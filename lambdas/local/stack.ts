@@ -89,6 +89,9 @@ function localLimits(env: Readonly<Record<string, string | undefined>>): { maxDi
   return { ...(maxDiskGiB === undefined ? {} : { maxDiskGiB }), ...(pidsLimit === undefined ? {} : { pidsLimit }) };
 }
 
+/** How many executions may be live (running, or waiting for room in INITIALIZING) per run the machine allows. */
+const LIVE_EXECUTIONS_PER_RUN = 2;
+
 /** How many runs at most at once, by default, for each vCPU executors share. */
 const RUNS_PER_CPU = 16;
 
@@ -339,7 +342,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         brokerUrl: stagingServer.brokerUrl,
         ...httpInputAllow(options.env ?? {}),
       };
-      const workflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem) : undefined;
+      const workflow = options.workflow === undefined ? new LocalStepFunctions(workflowDeps, runner, chosen.problem, LIVE_EXECUTIONS_PER_RUN * capacity.maxRuns) : undefined;
       if (workflow !== undefined) cleanups.push(() => workflow.shutdown());
       return {
         sandbox: chosen.problem === undefined ? chosen.sandbox.kind : `none: ${chosen.problem}`,

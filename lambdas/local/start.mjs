@@ -68,8 +68,8 @@ const sourceDirname = {
 };
 
 async function build(outdir) {
-  const { build: esbuild } = await import('esbuild');
-  await esbuild({
+  const esbuild = await import('esbuild');
+  await esbuild.build({
     absWorkingDir: REPO,
     entryPoints: ENTRIES,
     bundle: true,
@@ -87,6 +87,8 @@ async function build(outdir) {
     plugins: [fromRepository, sourceDirname],
     logLevel: 'warning',
   });
+  // esbuild's service process would otherwise live as long as the stack.
+  await esbuild.stop();
 }
 
 /** Where the bundle of these sources is, built now if it is not there yet. */

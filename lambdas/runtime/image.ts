@@ -34,8 +34,10 @@ function options(outfile: string): BuildOptions {
 /** Bundles the runtime into `outfile`. */
 export async function bundleRuntime(outfile: string): Promise<void> {
   // Loaded when first needed: the local stack bundles the runtime only once a task stages.
-  const { build } = await import('esbuild');
-  await build(options(outfile));
+  const esbuild = await import('esbuild');
+  await esbuild.build(options(outfile));
+  // Its service process would otherwise live as long as the local stack.
+  await esbuild.stop();
 }
 
 /** Fills `dir` with what the runtime image is built from (its Dockerfile and the bundle); returns `dir`. */
