@@ -106,7 +106,7 @@ export class TaskWorkflow extends Construct {
     const finalize = fn('Finalize', 'finalizeHandler');
     const recordFailure = fn('RecordFailure', 'recordFailureHandler');
     const ecsEvents = fn('EcsEvents', 'ecsEventHandler');
-    const reconciler = fn('Reconciler', 'reconcileHandler', undefined, Duration.minutes(5));
+    const reconciler = fn('Reconciler', 'reconcileHandler', 'lambdas/workflow/reconcile-lambda.ts', Duration.minutes(5));
     const broker = fn('Broker', 'handler', 'lambdas/workflow/broker-lambda.ts');
     broker.addEnvironment('TES_STAGING_SECRET', stagingSecret);
     record.addEnvironment('TES_STAGING_SECRET', stagingSecret);

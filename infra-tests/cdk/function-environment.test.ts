@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../cdk/app.js';
 import { cloudDeps, configFromEnv } from '../../lambdas/api/config.js';
 import { workflowFromEnv } from '../../lambdas/workflow/config.js';
+import { reconcilerFromEnv } from '../../lambdas/workflow/reconcile-lambda.js';
 
 type Fn = { id: string; handler: string; variables: Record<string, unknown> };
 let functions: Fn[];
@@ -51,6 +52,8 @@ function wire(fn: Fn): Set<string> {
   });
   if (fn.id.startsWith('TesApi')) {
     cloudDeps(configFromEnv(watched));
+  } else if (fn.id.startsWith('TesWorkflowReconciler')) {
+    reconcilerFromEnv(watched);
   } else {
     const cloud = workflowFromEnv(watched);
     if (fn.id.startsWith('TesWorkflowBroker')) void cloud.broker;

@@ -52,6 +52,9 @@ describe("the functions' bundles", () => {
     expect(await clients('lambdas/api/cancel-task.ts')).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/client-ecs', '@aws-sdk/client-sfn']);
     expect(await clients('lambdas/api/service-info.ts')).toEqual(['@aws-sdk/client-dynamodb']);
     expect(await clients('lambdas/api/get-task.ts')).toEqual(['@aws-sdk/client-cloudwatch-logs', '@aws-sdk/client-dynamodb', '@aws-sdk/client-s3']);
+    // Only the reconciler, of the workflow's functions, talks to Step Functions.
+    expect(await clients('lambdas/workflow/lambda.ts')).not.toContain('@aws-sdk/client-sfn');
+    expect(await clients('lambdas/workflow/reconcile-lambda.ts')).toContain('@aws-sdk/client-sfn');
   }, 60_000);
 
   it('validate a task with code ajv generated ahead of time, not with ajv itself', async () => {

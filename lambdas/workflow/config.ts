@@ -13,18 +13,16 @@
  * | TES_FARGATE_PRICES | the region's Fargate prices for the cost estimate, as JSON (default us-east-1 list prices) |
  * | TES_BROKER_URL | where stage-in/stage-out reach the staging broker |
  * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy the broker enforces (lambdas/domain/storage-policy.ts) |
- * | TES_STATE_MACHINE_ARN | the workflow (for the reconciler) |
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { dynamoDbDocumentClient, s3Client, stepFunctionsClient, type AwsConfig } from '../adapters/aws-clients.js';
+import { dynamoDbDocumentClient, s3Client, type AwsConfig } from '../adapters/aws-clients.js';
 import { CloudWatchLogStore } from '../adapters/cloudwatch-log-store.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { EcsTaskDefinitions } from '../adapters/ecs-task-definitions.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
 import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { stopEcsTasks } from '../adapters/ecs-tasks.js';
-import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { parseAllowance } from '../runtime/public-fetch.js';
 import { fargatePricesFromEnv } from '../domain/fargate.js';
@@ -55,7 +53,6 @@ export function awsFromEnv(env: Env): AwsConfig {
 export interface CloudWorkflow {
   deps: WorkflowDeps;
   broker: S3StagingBroker;
-  workflow: StepFunctionsWorkflow | undefined;
 }
 
 /** TES_HTTP_INPUT_ALLOW for stage-in, checked here so that a bad value fails the function, not every task. */
@@ -101,7 +98,6 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     ...httpInputAllow(env),
     stopExecutors: (_taskId, arns, reason) => stopEcsTasks(ecs, cluster, arns, reason),
   };
-  const stateMachineArn = env['TES_STATE_MACHINE_ARN'];
   let broker: S3StagingBroker | undefined;
   return {
     deps,
@@ -110,6 +106,5 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
       broker ??= new S3StagingBroker({ store, s3, bucket, tokens: stagingTokens, clock: systemClock, storage: storagePolicyFromEnv(env, bucket) });
       return broker;
     },
-    workflow: stateMachineArn ? new StepFunctionsWorkflow(stepFunctionsClient(aws), stateMachineArn) : undefined,
   };
 }

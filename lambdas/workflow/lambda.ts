@@ -1,9 +1,8 @@
 /**
  * The workflow's Lambda handlers, one function each in AWS (the state machine's Task states, the
- * ECS task-state rule's target, the reconciler's schedule). Each builds its dependencies from the
+ * ECS task-state rule's target; the reconciler is reconcile-lambda.ts). Each builds its dependencies from the
  * environment once per container and then only passes the event on.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { ecsTaskMetadataKey, type TaskRecord } from '../domain/task-record.js';
 import type { TesTaskLog } from '../domain/tes.js';
 import { CONTAINERS } from '../domain/task-definition.js';
@@ -12,12 +11,10 @@ import { StaleWriteError } from '../ports/task-store.js';
 import { workflowFromEnv, type CloudWorkflow } from './config.js';
 import { executorStarted, finalize, recordFailure } from './finalize.js';
 import { prepare } from './prepare.js';
-import { reconcile } from './reconcile.js';
 import { record } from './record.js';
 import type { WorkflowState } from './state.js';
 import type { WorkflowDeps } from './deps.js';
 
-const logger = new Logger({ serviceName: 'tes-workflow' });
 let cloud: CloudWorkflow | undefined;
 const wiring = (): CloudWorkflow => (cloud ??= workflowFromEnv(process.env));
 
@@ -85,10 +82,3 @@ export async function onEcsTaskStateChange(deps: Pick<WorkflowDeps, 'store'>, ev
 
 export const ecsEventHandler = (event: EcsTaskStateChange) => onEcsTaskStateChange(wiring().deps, event);
 
-/** Scheduled: ends or resumes tasks whose workflow vanished (see reconcile.ts). */
-export async function reconcileHandler(): Promise<void> {
-  const { deps, workflow } = wiring();
-  if (workflow === undefined) throw new Error('TES_STATE_MACHINE_ARN is not set');
-  const outcome = await reconcile({ store: deps.store, workflow, clock: deps.clock }, { graceSeconds: 300 });
-  logger.info('reconciled', { checked: outcome.checked, resumed: outcome.resumed, ended: outcome.ended, canceled: outcome.canceled });
-}
