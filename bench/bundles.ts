@@ -4,6 +4,8 @@
  * serves one event against local stand-ins (dynalite, s3rver).
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,14 +27,15 @@ interface Bundle {
   event: unknown;
 }
 
-const bundles: Bundle[] = [
+/** Every function with one event: the API's on a task of the caller's own (success paths). */
+const bundlesFor = (taskId: string): Bundle[] => [
   ...ROUTES.map((r) => ({
     name: r.endpoint.name,
     entry: r.entry,
     handler: 'handler',
-    event: apiEvent(r.method, `/ga4gh/tes/v1${r.path.replace('{id}', 'nope')}`, {
+    event: apiEvent(r.method, `/ga4gh/tes/v1${r.path.replace('{id}', taskId)}`, {
       sub: 'bench',
-      ...(r.path.includes('{id}') ? { pathId: r.method === 'POST' ? 'nope:cancel' : 'nope' } : {}),
+      ...(r.path.includes('{id}') ? { pathId: r.method === 'POST' ? `${taskId}:cancel` : taskId } : {}),
       ...(r.method === 'POST' && !r.path.includes('{id}') ? { body: JSON.stringify({ executors: [{ image: 'alpine', command: ['true'] }] }) } : {}),
     }),
   })),
@@ -45,12 +48,40 @@ const bundles: Bundle[] = [
   })),
   { name: 'ecsEvents', entry: 'lambdas/workflow/lambda.ts', handler: 'ecsEventHandler', event: { detail: { group: 'tes:nope', lastStatus: 'RUNNING' } } },
   { name: 'broker', entry: 'lambdas/workflow/broker-lambda.ts', handler: 'handler', event: { path: '/staging/plan', headers: {} } },
+  { name: 'reconciler', entry: 'lambdas/workflow/reconcile-lambda.ts', handler: 'reconcileHandler', event: {} },
 ];
+
+/**
+ * A stand-in for the Step Functions API at a port (no stand-in of it runs here): StartExecution,
+ * StopExecution and DescribeExecution answer as for a running execution.
+ */
+async function stepFunctionsStandIn(): Promise<{ endpoint: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const arn = 'arn:aws:states:us-east-1:000000000000:execution:tes:bench';
+      const body = target.endsWith('StartExecution')
+        ? { executionArn: arn, startDate: Date.now() / 1000 }
+        : target.endsWith('StopExecution')
+          ? { stopDate: Date.now() / 1000 }
+          : { executionArn: arn, stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:tes', status: 'RUNNING', startDate: Date.now() / 1000 };
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
 
 export async function bundleFigures(report: (line: string) => void): Promise<void> {
   const out = await mkdtemp(join(tmpdir(), 'tes-bundles-'));
   // The Lambda bundles speak DynamoDB: tasks on dynalite here.
   const stack = await startLocalStack({ port: 0, env: { TES_LOCAL_STORE: 'dynamodb' } });
+  const stepFunctions = await stepFunctionsStandIn();
+  const created = new Date();
+  const taskId = stack.deps.ids.next(created);
+  await stack.deps.store.create({ id: taskId, owner: 'bench', state: 'QUEUED', version: 1, creationTime: created.toISOString(), task: { executors: [{ image: 'alpine', command: ['true'] }] }, logs: [] });
+  const bundles = bundlesFor(taskId);
   const env = {
     PATH: process.env['PATH'] ?? '',
     AWS_REGION: 'us-east-1',
@@ -61,7 +92,7 @@ export async function bundleFigures(report: (line: string) => void): Promise<voi
     TES_BUCKET: stack.s3.bucket,
     TES_DYNAMODB_ENDPOINT: stack.dynamodbEndpoint,
     TES_S3_ENDPOINT: stack.s3.endpoint,
-    TES_STEPFUNCTIONS_ENDPOINT: 'http://127.0.0.1:9',
+    TES_STEPFUNCTIONS_ENDPOINT: stepFunctions.endpoint,
     TES_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:tes',
     TES_PAGE_TOKEN_SECRET: Buffer.alloc(32, 1).toString('base64'),
     TES_STAGING_SECRET: Buffer.alloc(32, 2).toString('base64'),
@@ -97,22 +128,26 @@ export async function bundleFigures(report: (line: string) => void): Promise<voi
 const m = await import(${JSON.stringify(file)});
 const t1 = performance.now();
 const ctx = { awsRequestId: 'bench', getRemainingTimeInMillis: () => 30000, functionName: 'bench' };
-try { await m[${JSON.stringify(bundle.handler)}](${JSON.stringify(bundle.event)}, ctx); } catch {}
+let outcome;
+try { const result = await m[${JSON.stringify(bundle.handler)}](${JSON.stringify(bundle.event)}, ctx); outcome = result?.statusCode ?? 'ok'; } catch (error) { outcome = 'failed: ' + error.name; }
 const t2 = performance.now();
-console.log(JSON.stringify({ load: t1 - t0, serve: t2 - t1 }));
+console.log(JSON.stringify({ load: t1 - t0, serve: t2 - t1, outcome }));
 process.exit(0);`,
       );
+      // A first run warms the file cache and the stand-ins; the second is measured.
+      await run(process.execPath, [runner], { env, timeout: 60_000 });
       const started = performance.now();
       const { stdout } = await run(process.execPath, [runner], { env, timeout: 60_000 });
       const total = performance.now() - started;
-      const { load, serve } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { load: number; serve: number };
+      const { load, serve, outcome } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { load: number; serve: number; outcome: string | number };
       rows.push(
-        `  ${bundle.name.padEnd(16)} ${(((seen.get(file) ?? 0) / 1024).toFixed(0) + ' KB').padStart(7)}   cold start ${total.toFixed(0).padStart(4)} ms (import ${load.toFixed(0)} ms, first event ${serve.toFixed(0)} ms)`,
+        `  ${bundle.name.padEnd(16)} ${(((seen.get(file) ?? 0) / 1024).toFixed(0) + ' KB').padStart(7)}   cold start ${total.toFixed(0).padStart(4)} ms (import ${load.toFixed(0)} ms, first event ${serve.toFixed(0)} ms: ${outcome})`,
       );
     }
-    report('Lambda bundles (minified) and cold starts (a fresh Node.js 22 process importing the bundle and serving one event):');
+    report('Lambda bundles (minified) and cold starts (a fresh Node.js 22 process importing the bundle and serving one event, after one warm-up run; the API on a task of the caller, the workflow on a task that does not exist):');
     for (const row of rows) report(row);
   } finally {
+    stepFunctions.close();
     await stack.close();
     await rm(out, { recursive: true, force: true });
   }

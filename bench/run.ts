@@ -243,13 +243,10 @@ for (const { kind, problem } of await runtimesUnderTest()) {
   let transitions = 0;
   for (let i = 0; i < 25; i += 1) {
     const started = performance.now();
-    const response = await fetch(`${runner.url}/tasks`, {
-      method: 'POST',
-      body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }),
-    });
-    const { id } = (await response.json()) as { id: string };
+    const response = await request(`${runner.url}/tasks`, { method: 'POST', body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }) });
+    const { id } = (await response.body.json()) as { id: string };
     for (;;) {
-      const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
+      const task = (await (await request(`${runner.url}/tasks/${id}`)).body.json()) as { state: string };
       if (task.state === 'COMPLETE') break;
       if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(task.state)) throw new Error(`task ended ${task.state}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -258,7 +255,7 @@ for (const { kind, problem } of await runtimesUnderTest()) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     transitions = (await runner.runtime).workflow?.transitions.get(id) ?? transitions;
   }
-  report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks (staging in its own sandboxes)`);
+  report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks, polled every 20 ms (nothing to stage: staged in the server process)`);
   report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
   // Many tasks at once: SLEEPERS tasks of `sleep 1` submitted together, until every one has ended.
   const sleepers = Number(process.env['BENCH_SLEEPERS'] ?? 200);
@@ -281,7 +278,7 @@ for (const { kind, problem } of await runtimesUnderTest()) {
   }
   report(
     `${sleepers} tasks of \`sleep 1\` submitted at once on ${kind}: all ended in ${((performance.now() - burst) / 1000).toFixed(1)} s ` +
-      `(${failed} not COMPLETE; at most ${runner.capacity.cpus} vCPUs of executors at once)`,
+      `(${failed} not COMPLETE; best effort, at most ${runner.capacity.maxRuns} runs at once on ${runner.capacity.cpus} vCPUs)`,
   );
   await runner.close();
 }
