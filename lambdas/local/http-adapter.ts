@@ -61,7 +61,11 @@ function match(route: BoundRoute, method: string, segments: string[]): Record<st
 
 class BodyTooLarge extends Error {}
 
+const NO_BODY = Buffer.alloc(0);
+
 async function readBody(request: IncomingMessage): Promise<Buffer> {
+  // A request that declares no body has none (HTTP/1.1): nothing to wait for.
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return NO_BODY;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -100,8 +104,8 @@ export function toApiEvent(
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string> | undefined,
+  url: URL = new URL(request.url ?? '/', 'http://local'),
 ): ApiEvent {
-  const url = new URL(request.url ?? '/', 'http://local');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -184,7 +188,8 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
       try {
         const body = await readBody(request);
         const method = (request.method ?? 'GET').toUpperCase();
-        const segments = new URL(request.url ?? '/', 'http://local').pathname.split('/').slice(1);
+        const url = new URL(request.url ?? '/', 'http://local');
+        const segments = url.pathname.split('/').slice(1);
         let handler = fallback;
         let routeKey = '$default';
         let protectedRoute = false;
@@ -198,7 +203,7 @@ export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): S
             break;
           }
         }
-        const event = toApiEvent(request, body, routeKey, params);
+        const event = toApiEvent(request, body, routeKey, params, url);
         if (verify !== undefined && !protectedRoute) {
           // A public route answers anyone; a valid token there still says who asks (service-info's storage).
           const token = /^Bearer\s+(\S+)$/i.exec(event.headers['authorization'] ?? '')?.[1];
