@@ -77,6 +77,8 @@ async function build(outdir) {
     platform: 'node',
     target: 'node22',
     format: 'esm',
+    // ES module builds first, as the Lambda bundles take them: what the stack does not use is left out.
+    mainFields: ['module', 'main'],
     outdir,
     outExtension: { '.js': '.mjs' },
     minifyWhitespace: true,
