@@ -5,7 +5,7 @@
  * under a container runtime and in the host's tools under bubblewrap, so each uses what both have.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -80,6 +80,14 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
   }
 
   const escaped = (out: string) => out.includes('ESCAPED');
+
+  it("is the OOM killer's first choice over the server, and cannot make the server its choice", async () => {
+    // The kernel lets a process lower its own score only as far as its launcher's (0): never below the server's.
+    const { out } = await attack('cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null && echo ESCAPED; echo -1 > /proc/self/oom_score_adj 2>/dev/null && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+    expect(out.trim()).toBe('1000');
+    expect((await readFile(`/proc/${process.pid}/oom_score_adj`, 'utf8')).trim()).toBe('0');
+  });
 
   it('cannot write to /', async () => {
     const { out } = await attack('echo x > /evil && echo ESCAPED; mkdir /evil-dir && echo ESCAPED; exit 0');

@@ -65,10 +65,13 @@ export function bubblewrapOptions(spec: SandboxSpec): string[] {
 export function bubblewrapCommand(spec: SandboxSpec): string[] {
   const bwrap = ['bwrap', '--args', '3', '--', ...spec.argv.map(assertArgument)];
   const memory = `--data=${spec.limits.memoryBytes}:${spec.limits.memoryBytes}`;
-  if (!runningAsRoot) return ['prlimit', memory, '--', ...bwrap];
+  // Raising one's own OOM score needs no privilege; the sandbox's processes inherit it.
+  const oom = spec.limits.oomScoreAdj === undefined ? [] : ['choom', '-n', String(spec.limits.oomScoreAdj), '--'];
+  if (!runningAsRoot) return [...oom, 'prlimit', memory, '--', ...bwrap];
   // As root, bubblewrap would map the sandbox user onto host root: run it as the task's own
   // unprivileged uid instead, whose process count (RLIMIT_NPROC counts per host uid) is the task's limit.
   return [
+    ...oom,
     'prlimit', memory, `--nproc=${spec.limits.pids}:${spec.limits.pids}`, '--',
     'setpriv', `--reuid=${spec.hostId}`, `--regid=${spec.hostId}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--',
     ...bwrap,
@@ -97,7 +100,8 @@ export class BubblewrapSandbox implements Sandbox {
       argv: ['/bin/sh', '-c', 'test "$(id -u)" = 1000'],
       env: { PATH: '/usr/bin:/bin' },
       network: false,
-      limits: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64, shmBytes: 1024 * 1024 },
+      // With every launcher a task's sandbox goes through (choom, prlimit, setpriv as root, bwrap).
+      limits: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64, shmBytes: 1024 * 1024, oomScoreAdj: 1000 },
       name: 'probe',
     };
     try {
@@ -111,7 +115,7 @@ export class BubblewrapSandbox implements Sandbox {
       if (code === 0) return undefined;
       throw new Error(stderr.trim() || `exit code ${code}`);
     } catch (error) {
-      return `bubblewrap cannot create a sandbox here (${(error as Error).message}); install it (Debian: apt-get install bubblewrap${runningAsRoot ? ' util-linux' : ''}) and allow unprivileged user namespaces`;
+      return `bubblewrap cannot create a sandbox here (${(error as Error).message}); install it (Debian: apt-get install bubblewrap util-linux) and allow unprivileged user namespaces`;
     }
   }
 

@@ -77,6 +77,7 @@ export function containerRunArgs(
     '--cap-drop=ALL', '--security-opt=no-new-privileges', ...(seccompProfile === undefined ? [] : [`--security-opt=seccomp=${seccompProfile}`]), '--network=none', '--init',
     `--shm-size=${limits.shmBytes}b`,
   ];
+  if (limits.oomScoreAdj !== undefined) args.push(`--oom-score-adj=${limits.oomScoreAdj}`);
   if (cgroupLimits) args.push(`--memory=${limits.memoryBytes}b`, `--memory-swap=${limits.memoryBytes}b`, `--cpus=${limits.cpus}`, `--pids-limit=${limits.pids}`);
   if (mapping === 'per-task') args.push(...idMaps('--uidmap', spec.uid, spec.hostId), ...idMaps('--gidmap', spec.gid, spec.hostId));
   if (mapping === 'keep-id') args.push(`--userns=keep-id:uid=${spec.uid},gid=${spec.gid}`);

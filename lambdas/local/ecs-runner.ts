@@ -57,19 +57,23 @@ export interface EcsTaskResult {
 }
 
 /**
- * What a count of a task's runs is, for the local runner. Best effort: the task asked for no CPUs and
- * no memory, so its runs share the CPUs and count only BEST_EFFORT_MEMORY_MIB against memory (they
- * are limited to their Fargate size all the same); others count their Fargate size. Nothing to
- * stage (no inputs, no outputs, one executor): stage-in and stage-out run in this process, with the
- * same code and the same broker calls.
+ * What the local runner needs to know of a task. Best effort: the task asked for no CPUs and no
+ * memory, so its runs share the CPUs (they count none) but count their Fargate size's memory in full,
+ * since memory, unlike CPU time, cannot be shared out fairly once it runs short; others count their
+ * Fargate size. Nothing to stage (no inputs, no outputs, one executor): stage-in and stage-out run in
+ * this process, with the same code and the same broker calls.
  */
 export interface LocalTaskTraits {
   bestEffort: boolean;
   nothingToStage: boolean;
 }
 
-/** What a best-effort run counts against memory: Fargate's smallest size. */
-export const BEST_EFFORT_MEMORY_MIB = 512;
+/**
+ * The OOM killer's preference for executors (oom_score_adj): if the machine runs out of memory (with
+ * bubblewrap a task's processes are each limited, not the task as a whole), a task's processes go
+ * before the server's and the host's. A task may lower its own back to 0, not below.
+ */
+export const EXECUTOR_OOM_SCORE_ADJ = 1000;
 
 export interface LocalEcsDeps {
   definitions: LocalTaskDefinitions;
@@ -235,7 +239,7 @@ export class LocalEcsRunner implements LogStore {
     this.queued.set(taskId, waiting);
     let release: () => void;
     try {
-      const size = traits.bestEffort ? { cpus: 0, memoryMiB: BEST_EFFORT_MEMORY_MIB } : { cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) };
+      const size = { cpus: traits.bestEffort ? 0 : Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) };
       release = await this.queue.reserve(size, waiting.signal);
     } catch {
       return result('UserInitiated', 'Task stopped by user');
@@ -442,7 +446,7 @@ export class LocalEcsRunner implements LogStore {
       argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
       env,
       network: false,
-      limits: limitsOf(overrides, this.deps.pidsLimit ?? DEFAULT_PIDS_LIMIT),
+      limits: { ...limitsOf(overrides, this.deps.pidsLimit ?? DEFAULT_PIDS_LIMIT), oomScoreAdj: EXECUTOR_OOM_SCORE_ADJ },
       image: container.image,
       name: `tes-${taskId}-${executorIndex}-${randomBytes(4).toString('hex')}`,
     };

@@ -20,6 +20,8 @@ export interface SandboxLimits {
   pids: number;
   /** Size of /dev/shm. */
   shmBytes: number;
+  /** How readily the kernel's OOM killer picks the sandbox's processes (Linux oom_score_adj, -1000 to 1000). */
+  oomScoreAdj?: number;
 }
 
 export interface SandboxSpec {
