@@ -11,11 +11,12 @@
  */
 /* global process, console */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { constants, createRequire, enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { privateDirectory } from './private-dir.mjs';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const ENTRIES = ['lambdas/local/main.ts', 'lambdas/local/s3-process.ts'];
@@ -96,7 +97,12 @@ async function build(outdir) {
 /** Where the bundle of these sources is, built now if it is not there yet. */
 async function bundle() {
   const stamp = createHash('sha256').update(REPO).update(readFileSync(import.meta.filename)).update(sources().join('\n')).digest('hex').slice(0, 16);
-  const roots = [join(REPO, 'node_modules', '.cache', 'tes-local'), join(tmpdir(), `tes-local-build-${process.getuid?.() ?? 'user'}`)];
+  // The temporary directory is shared: a build is kept there only in a directory this user alone can
+  // write, or else made afresh, so that no other local user can plant what this start runs.
+  const ownPath = join(tmpdir(), `tes-local-build-${process.getuid?.() ?? 'user'}`);
+  const own = privateDirectory(ownPath);
+  if (own === undefined) console.error(`${ownPath} is not this user's alone: building into a fresh directory`);
+  const roots = [join(REPO, 'node_modules', '.cache', 'tes-local'), own ?? mkdtempSync(join(tmpdir(), 'tes-local-build-'))];
   for (const root of roots) {
     if (!existsSync(join(root, stamp, 'main.mjs'))) continue;
     try {
@@ -109,7 +115,7 @@ async function bundle() {
   for (const root of roots) {
     const building = join(root, `${stamp}.${process.pid}.tmp`);
     try {
-      mkdirSync(root, { recursive: true, mode: 0o755 });
+      if (root === roots[0]) mkdirSync(root, { recursive: true, mode: 0o755 });
       console.error('building the local stack (once after each change to its sources)...');
       await build(building);
     } catch (error) {
