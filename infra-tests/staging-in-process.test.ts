@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,17 @@ describe('a run with nothing to stage', () => {
     expect(spawnedPhases()).toEqual([]);
     expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
     expect(done.logs?.[0]?.logs[0]?.stderr).toBe('/data/work/deep\nwritten\n');
+  });
+});
+
+describe('a run staged in the server process, attacked', () => {
+  it('creates nothing on the host for a working directory or stdout path outside its volumes', async () => {
+    const mark = `tes-escape-${Date.now()}`;
+    const done = await run(task({ executors: [{ image: TEST_IMAGE, command: ['true'], workdir: `/opt/${mark}/work`, stdout: `/root/${mark}/out.txt` }] }));
+    expect(spawnedPhases()).toEqual([]);
+    expect(['SYSTEM_ERROR', 'EXECUTOR_ERROR', 'COMPLETE']).toContain(done.state);
+    // The server runs as root here: a path staged as the host's own would now exist.
+    for (const path of [`/opt/${mark}`, `/root/${mark}`]) expect(existsSync(path), path).toBe(false);
   });
 });
 
