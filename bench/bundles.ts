@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { LAMBDA_ALIASES } from '../cdk/constructs/functions.js';
+import { LAMBDA_ESBUILD } from '../cdk/constructs/functions.js';
 import { DEFAULT_ROUTE, ROUTES } from '../lambdas/api/routes.js';
 import { startLocalStack } from '../lambdas/local/stack.js';
 import { apiEvent } from '../lambdas/testing/events.js';
@@ -106,19 +106,7 @@ export async function bundleFigures(report: (line: string) => void): Promise<voi
     for (const bundle of bundles) {
       const file = join(out, `${bundle.entry.replaceAll('/', '_')}.mjs`);
       if (!seen.has(file)) {
-        await build({
-          entryPoints: [join(root, bundle.entry)],
-          bundle: true,
-          minify: true,
-          format: 'esm',
-          platform: 'node',
-          target: 'node22',
-          mainFields: ['module', 'main'],
-          alias: { ...LAMBDA_ALIASES },
-          outfile: file,
-          banner: { js: "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);" },
-          logLevel: 'silent',
-        });
+        await build({ ...LAMBDA_ESBUILD, entryPoints: [join(root, bundle.entry)], outfile: file, logLevel: 'silent' });
         seen.set(file, (await stat(file)).size);
       }
       const runner = join(out, `run-${bundle.name}.mjs`);

@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -17,6 +18,24 @@ export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': join(REPO_ROOT, 'lambdas', 'adapters', 'lambda-credentials.ts'),
 };
+
+/** ESM bundles of CommonJS dependencies need require() back. */
+const REQUIRE_BANNER = "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);";
+
+/**
+ * How every function is bundled, as esbuild options: what NodejsFunction is given below, and what
+ * the benchmark and the bundle tests build with, so that they measure what is deployed.
+ */
+export const LAMBDA_ESBUILD = {
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  alias: { ...LAMBDA_ALIASES },
+  banner: { js: REQUIRE_BANNER },
+} satisfies BuildOptions;
 
 export interface FunctionOptions {
   /** Source file relative to the repository root. */
@@ -48,13 +67,12 @@ export function tesFunction(scope: Construct, id: string, options: FunctionOptio
     depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
     projectRoot: REPO_ROOT,
     bundling: {
-      minify: true,
+      minify: LAMBDA_ESBUILD.minify,
       sourceMap: true,
       format: OutputFormat.ESM,
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      // ESM bundles of CommonJS dependencies need require() back.
-      banner: "import { createRequire as __tesRequire } from 'module'; const require = __tesRequire(import.meta.url);",
+      target: LAMBDA_ESBUILD.target,
+      mainFields: LAMBDA_ESBUILD.mainFields,
+      banner: REQUIRE_BANNER,
       externalModules: [],
       esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
       forceDockerBundling: false,

@@ -1,5 +1,5 @@
 /**
- * What every function's bundle holds, built with the deployed esbuild aliases (LAMBDA_ALIASES):
+ * What every function's bundle holds, built as they are deployed (LAMBDA_ESBUILD, with its aliases):
  * the SDK clients take the role credentials Lambda puts in the environment, and none of the default
  * chain's other sources (profiles, SSO, web identity, process, instance metadata) is bundled; an
  * API function carries the AWS clients its own operation uses, not the others'; and CreateTask
@@ -8,22 +8,10 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_ALIASES, REPO_ROOT } from '../../cdk/constructs/functions.js';
+import { LAMBDA_ESBUILD, REPO_ROOT } from '../../cdk/constructs/functions.js';
 
 async function inputsOf(entry: string): Promise<string[]> {
-  const result = await build({
-    entryPoints: [join(REPO_ROOT, entry)],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    alias: { ...LAMBDA_ALIASES },
-    write: false,
-    metafile: true,
-    outfile: 'bundle.mjs',
-    logLevel: 'silent',
-  });
+  const result = await build({ ...LAMBDA_ESBUILD, entryPoints: [join(REPO_ROOT, entry)], write: false, metafile: true, outfile: 'bundle.mjs', logLevel: 'silent' });
   // What the bundle holds: the inputs that left code in it (tree-shaking drops unused imports).
   const [output] = Object.values(result.metafile.outputs);
   return Object.entries(output?.inputs ?? {})
