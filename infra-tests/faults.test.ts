@@ -255,13 +255,15 @@ describe.each(['dynamodb', 'sqlite'] as const)('killing the local stack (SIGKILL
         .filter((x) => x.state === 'RUNNING')
         .slice(0, 2);
       for (const { s } of running) s.kind = 'canceled';
+      // What runs now, before the cancels, which may end the two sandboxes they aim at before the kill.
+      const before = descendants(stack.pid);
       const cancels = running.map(({ s }) => tes.post(`/tasks/${s.id}:cancel`).catch(() => undefined));
       // Queued at the kill: created (the client has their ids) a moment before it.
       await Promise.all(
         [0, 1, 2].map((i) => submit(tes, 'burst', cycle, task({ name: `burst-${cycle}-${i}`, executors: [{ image: TEST_IMAGE, command: ['echo', `burst-${cycle}-${i}`] }] }))),
       );
 
-      const processes = descendants(stack.pid);
+      const processes = [...before, ...descendants(stack.pid).filter((p) => !before.some((b) => b.pid === p.pid))];
       const sandboxes = processes.filter((p) => p.command.includes('bwrap') || / run --name=tes-/.test(p.command));
       await stack.kill();
       totals.kills += 1;
