@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -62,6 +62,16 @@ describe('a run with nothing to stage', () => {
     expect(spawnedPhases()).toEqual([]);
     expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
     expect(done.logs?.[0]?.logs[0]?.stderr).toBe('/data/work/deep\nwritten\n');
+  });
+
+  it('leaves no volume behind once its run has stopped', async () => {
+    const { runner } = await stack.runtime;
+    const runs = join((runner as unknown as { deps: { workRoot: string } }).deps.workRoot, 'runs');
+    const done = await run(task({ volumes: ['/data'], executors: [{ image: TEST_IMAGE, command: ['sh', '-c', 'echo kept > /data/file'] }] }));
+    expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
+    // The run answers before its volumes are removed; a stop waits for the removal.
+    await runner.stop(done.id as string);
+    expect(await readdir(runs)).toEqual([]);
   });
 });
 

@@ -9,14 +9,15 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { appendFile, chown, mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CONTAINERS, EXECUTOR_HOME, type ContainerDefinition, type RunPlan } from '../domain/task-definition.js';
 import type { LogStore } from '../ports/log-store.js';
 import { runPhase } from '../runtime/phase.js';
 import type { ObjectStore } from '../ports/object-store.js';
+import type { StagingBroker } from '../ports/staging.js';
 import { CapacityQueue, type Capacity } from './capacity.js';
 import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
 import type { StagingSandbox } from './staging-sandbox.js';
@@ -104,6 +105,8 @@ export interface LocalEcsDeps {
   staging: StagingSandbox;
   /** The broker and metadata endpoints staging reaches over HTTP. */
   stagingServer: StagingServer;
+  /** The staging broker itself, which a phase run in this process calls directly. */
+  broker: StagingBroker;
 }
 
 /** What Fargate gives a task that asks for no more. */
@@ -160,9 +163,48 @@ export class LocalEcsRunner implements LogStore {
   private readonly queue: CapacityQueue;
   /** Runs waiting for room, by task. */
   private readonly queued = new Map<string, AbortController>();
+  private runsMade: Promise<string> | undefined;
+  private readonly etcMade = new Map<string, Promise<{ passwd: string; group: string }>>();
 
   constructor(private readonly deps: LocalEcsDeps) {
     this.queue = new CapacityQueue(deps.capacity);
+  }
+
+  /** Where each run's directory is made (once). */
+  private runsDir(): Promise<string> {
+    const dir = join(this.deps.workRoot, 'runs');
+    this.runsMade ??= mkdir(dir, { recursive: true, mode: 0o711 }).then(
+      () => dir,
+      (error: unknown) => {
+        this.runsMade = undefined;
+        throw error;
+      },
+    );
+    return this.runsMade;
+  }
+
+  /**
+   * The passwd and group files a bubblewrap sandbox gets for its user (the host's /etc is not the
+   * image's): the same for every run as that user, so made once, and bound read-only.
+   */
+  private etcFor(uid: number, gid: number): Promise<{ passwd: string; group: string }> {
+    const key = `${uid}-${gid}`;
+    let made = this.etcMade.get(key);
+    if (made === undefined) {
+      const dir = join(this.deps.workRoot, 'etc', key);
+      made = (async () => {
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        const files = { passwd: join(dir, 'passwd'), group: join(dir, 'group') };
+        await Promise.all([
+          writeFile(files.passwd, `root:x:0:0:root:/root:/usr/sbin/nologin\ntes:x:${uid}:${gid}:TES executor:${EXECUTOR_HOME}:/bin/sh\n`, { mode: 0o644 }),
+          writeFile(files.group, `root:x:0:\ntes:x:${gid}:\n`, { mode: 0o644 }),
+        ]);
+        return files;
+      })();
+      made.catch(() => this.etcMade.delete(key));
+      this.etcMade.set(key, made);
+    }
+    return made;
   }
 
   /** How many runs go on and wait, and what they reserved. */
@@ -205,16 +247,20 @@ export class LocalEcsRunner implements LogStore {
     await this.inFlight.get(taskId)?.catch(() => undefined);
   }
 
+  /** Answers once the run has stopped; its volumes are removed after that, and a stop waits for it all. */
   runTask(params: RunTaskParameters): Promise<EcsTaskResult> {
     const taskId = params.Group.replace(/^tes:/, '');
-    const run = this.run(params);
-    this.inFlight.set(taskId, run);
-    return run.finally(() => {
-      if (this.inFlight.get(taskId) === run) this.inFlight.delete(taskId);
+    const cleanups: Promise<unknown>[] = [];
+    const run = this.run(params, cleanups);
+    const whole = run.catch(() => undefined).then(() => Promise.all(cleanups));
+    this.inFlight.set(taskId, whole);
+    void whole.finally(() => {
+      if (this.inFlight.get(taskId) === whole) this.inFlight.delete(taskId);
     });
+    return run;
   }
 
-  private async run(params: RunTaskParameters): Promise<EcsTaskResult> {
+  private async run(params: RunTaskParameters, cleanups: Promise<unknown>[]): Promise<EcsTaskResult> {
     const definition = this.deps.definitions.get(params.TaskDefinition);
     if (definition === undefined) throw Object.assign(new Error(`unknown task definition ${params.TaskDefinition}`), { name: 'ECS.ClientException' });
     const taskId = params.Group.replace(/^tes:/, '');
@@ -222,6 +268,7 @@ export class LocalEcsRunner implements LogStore {
     const containers: EcsContainerResult[] = [];
     let runDir: string | undefined;
     let pull: Prepared['pull'];
+    let logsKept: Promise<void> | undefined;
     const result = (stopCode: EcsTaskResult['StopCode'], reason: string): EcsTaskResult => ({
       TaskArn: `arn:aws:ecs:local:000000000000:task/local/${taskId}-${Date.now()}`,
       Group: params.Group,
@@ -261,27 +308,23 @@ export class LocalEcsRunner implements LogStore {
       // Fresh volumes for every executor, as on Fargate; what one leaves for the next travels in the
       // carry archives. Their host paths are random, so nothing a task sees of them (/proc/self/mountinfo)
       // names it or any other task.
-      await mkdir(join(this.deps.workRoot, 'runs'), { recursive: true, mode: 0o711 });
-      runDir = join(this.deps.workRoot, 'runs', randomBytes(12).toString('hex'));
-      await mkdir(runDir, { mode: 0o711 });
-      await mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 });
-      const volumes = new Map<string, string>();
-      for (const [i, mount] of plan.mounts.entries()) {
-        const host = join(runDir, `v${i}`);
-        await mkdir(host, { mode: 0o700 });
-        volumes.set(mount, host);
-      }
+      // (Directories are made side by side where they can be: each costs a disk operation.)
+      runDir = join(await this.runsDir(), randomBytes(12).toString('hex'));
+      await Promise.all([mkdir(runDir, { mode: 0o711 }), mkdir(join(root, 'logs'), { recursive: true, mode: 0o700 })]);
+      const volumes = new Map(plan.mounts.map((mount, i) => [mount, join(runDir as string, `v${i}`)]));
       const scratchDir = join(runDir, 'scratch');
-      await mkdir(scratchDir, { mode: 0o700 });
+      const dirs = [...volumes.values(), scratchDir];
+      await Promise.all(dirs.map((dir) => mkdir(dir, { mode: 0o700 })));
       const { uid, gid } = parseUser(executor.user);
       // The volumes belong to the host uid the executor is; staging runs as that uid too.
       const owner = process.getuid?.() === 0 ? this.deps.sandbox.volumeOwner({ hostId, uid, gid }) : undefined;
-      if (owner !== undefined) for (const host of [...volumes.values(), scratchDir]) await chown(host, owner.uid, owner.gid);
+      if (owner !== undefined) await Promise.all(dirs.map((dir) => chown(dir, owner.uid, owner.gid)));
       const limitGiB = Math.min(params.Overrides.EphemeralStorage?.SizeInGiB ?? DEFAULT_EPHEMERAL_GIB, this.deps.maxDiskGiB ?? Infinity);
       const inProcess = traits.nothingToStage;
-      const staging = (phase: 'stage-in' | 'stage-out', env: Record<string, string>) =>
+      const staging = (phase: 'stage-in' | 'stage-out', env: Record<string, string>, executorExitCode?: number) =>
         this.runStaging(taskId, plan.executorIndex, phase, {
           inProcess,
+          ...(executorExitCode === undefined ? {} : { executorExitCode }),
           // Whom the volumes belong to on this host: the task's host uid, or (not root) the server's user.
           hostOwner: owner ?? { uid: process.getuid?.() ?? uid, gid: process.getgid?.() ?? gid },
           hostId: owner?.uid ?? hostId,
@@ -298,7 +341,7 @@ export class LocalEcsRunner implements LogStore {
         });
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
-      const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, runDir);
+      const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId);
       // The image comes first, as on ECS: a task whose image cannot be had stages nothing.
       try {
         pull = (await this.deps.sandbox.prepare(spec)).pull;
@@ -320,18 +363,27 @@ export class LocalEcsRunner implements LogStore {
         return result('EssentialContainerExited', 'Essential container in task exited');
       }
 
-      const { exitCode, reason } = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes);
+      let executed: { exitCode: number; reason?: string };
+      try {
+        executed = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes);
+      } finally {
+        // Its stdout and stderr are kept while stage-out runs; the run ends once both are.
+        logsKept = this.keepLogs(taskId, plan.executorIndex);
+      }
+      const { exitCode, reason } = executed;
       containers.push({ Name: CONTAINERS.executor, ExitCode: exitCode, ...(reason === undefined ? {} : { Reason: reason }), LastStatus: 'STOPPED' });
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       metadata.setExecutorExitCode(exitCode);
-      const stageOut = await staging('stage-out', { ECS_CONTAINER_METADATA_URI_V4: metadata.url });
+      const stageOut = await staging('stage-out', { ECS_CONTAINER_METADATA_URI_V4: metadata.url }, exitCode);
       containers.push({ Name: CONTAINERS.stageOut, ExitCode: stageOut.exitCode, ...(stageOut.reason === undefined ? {} : { Reason: stageOut.reason }), LastStatus: 'STOPPED' });
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       return result('EssentialContainerExited', 'Essential container in task exited');
     } finally {
+      await logsKept;
       metadata.release();
-      if (runDir !== undefined) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
-      release();
+      // The room it held is given back once its volumes are gone.
+      const removed = runDir === undefined ? Promise.resolve() : rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+      cleanups.push(removed.finally(release));
     }
   }
 
@@ -343,19 +395,27 @@ export class LocalEcsRunner implements LogStore {
     taskId: string,
     executorIndex: number,
     phase: 'stage-in' | 'stage-out',
-    run: { inProcess: boolean; hostOwner: { uid: number; gid: number }; hostId: number; uid: number; gid: number; volumes: Map<string, string>; scratchDir: string; env: Record<string, string>; limitGiB: number },
+    run: { inProcess: boolean; executorExitCode?: number; hostOwner: { uid: number; gid: number }; hostId: number; uid: number; gid: number; volumes: Map<string, string>; scratchDir: string; env: Record<string, string>; limitGiB: number },
   ): Promise<{ exitCode: number; reason?: string }> {
-    const log = openSync(join(this.taskDir(taskId), 'logs', `${executorIndex}.${phase}.log`), 'a', 0o600);
+    const logPath = join(this.taskDir(taskId), 'logs', `${executorIndex}.${phase}.log`);
+    if (run.inProcess) {
+      // Nothing a task wrote is read, and no URL it named is fetched: a sandbox would guard nothing.
+      return {
+        exitCode: await runPhase(phase, run.env, {
+          scratchDir: run.scratchDir,
+          volumes: run.volumes,
+          owner: run.hostOwner,
+          nothingToStage: true,
+          broker: this.deps.broker,
+          ...(run.executorExitCode === undefined ? {} : { executorExitCode: run.executorExitCode }),
+        }).catch(async (error: unknown) => {
+          await appendFile(logPath, `${(error as Error).message}\n`, { mode: 0o600 }).catch(() => undefined);
+          return 2;
+        }),
+      };
+    }
+    const log = openSync(logPath, 'a', 0o600);
     try {
-      if (run.inProcess) {
-        // Nothing a task wrote is read, and no URL it named is fetched: a sandbox would guard nothing.
-        return {
-          exitCode: await runPhase(phase, run.env, { scratchDir: run.scratchDir, volumes: run.volumes, owner: run.hostOwner, nothingToStage: true }).catch((error: unknown) => {
-            writeSync(log, `${(error as Error).message}\n`);
-            return 2;
-          }),
-        };
-      }
       const child = await this.deps.staging.spawn({
         phase,
         hostId: run.hostId,
@@ -417,7 +477,6 @@ export class LocalEcsRunner implements LogStore {
     overrides: RunPlan['overrides'],
     volumes: Map<string, string>,
     hostId: number,
-    runDir: string,
   ): Promise<SandboxSpec> {
     const { uid, gid } = parseUser(container.user);
     const override = overrides.ContainerOverrides.find((o) => o.Name === CONTAINERS.executor);
@@ -427,12 +486,8 @@ export class LocalEcsRunner implements LogStore {
     };
     const files: SandboxSpec['files'] = [];
     if (this.deps.sandbox.kind === 'bubblewrap') {
-      // The host's /etc is not the image's: give the sandbox a passwd and group that know its user.
-      const etc = join(runDir, 'etc');
-      await mkdir(etc, { mode: 0o755 });
-      await writeFile(join(etc, 'passwd'), `root:x:0:0:root:/root:/usr/sbin/nologin\ntes:x:${uid}:${gid}:TES executor:${EXECUTOR_HOME}:/bin/sh\n`, { mode: 0o644 });
-      await writeFile(join(etc, 'group'), `root:x:0:\ntes:x:${gid}:\n`, { mode: 0o644 });
-      files.push({ host: join(etc, 'passwd'), path: '/etc/passwd' }, { host: join(etc, 'group'), path: '/etc/group' });
+      const etc = await this.etcFor(uid, gid);
+      files.push({ host: etc.passwd, path: '/etc/passwd' }, { host: etc.group, path: '/etc/group' });
     }
     return {
       hostId,
@@ -487,9 +542,15 @@ export class LocalEcsRunner implements LogStore {
       this.running.delete(taskId);
       closeSync(stdout);
       closeSync(stderr);
-      for (const stream of ['stdout', 'stderr'] as const) {
-        await this.deps.objects.putFile(streamKey(taskId, executorIndex, stream), this.logFile(taskId, executorIndex, stream)).catch(() => undefined);
-      }
     }
+  }
+
+  /** Keeps an executor's whole stdout and stderr in the bucket, where its logs' locations point. */
+  private async keepLogs(taskId: string, executorIndex: number): Promise<void> {
+    await Promise.all(
+      (['stdout', 'stderr'] as const).map((stream) =>
+        this.deps.objects.putFile(streamKey(taskId, executorIndex, stream), this.logFile(taskId, executorIndex, stream)).catch(() => undefined),
+      ),
+    );
   }
 }

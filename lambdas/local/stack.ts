@@ -327,6 +327,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           };
         },
         stagingServer,
+        broker,
       });
       const workflowDeps: WorkflowDeps = {
         store,

@@ -7,7 +7,7 @@
  * mounts: the token they work with is in no environment, override or workflow history.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { StagingPlan, StagingSession } from '../ports/staging.js';
+import type { StagingBroker, StagingPlan, StagingSession } from '../ports/staging.js';
 import { HttpBrokerClient } from './broker-client.js';
 import { parseAllowance } from './public-fetch.js';
 import { stageIn, stageOut } from './staging.js';
@@ -25,6 +25,10 @@ export interface PhaseLayout {
   owner?: { uid: number; gid: number };
   /** Refuse a plan that moves anything: set where staging runs outside a sandbox. */
   nothingToStage?: boolean;
+  /** The broker itself, where the phase runs in the process that holds it: the same calls, without HTTP. */
+  broker?: StagingBroker;
+  /** The executor's exit code, where the phase runs in the process that saw it (else from the task metadata endpoint). */
+  executorExitCode?: number;
 }
 
 /** A plan that downloads, uploads and carries nothing. */
@@ -43,7 +47,7 @@ async function executorExitCode(env: Readonly<Record<string, string | undefined>
 }
 
 /** Stage-in trades the ticket (and gets the plan with the session); stage-out takes what stage-in left. */
-async function session(phase: Phase, env: Readonly<Record<string, string | undefined>>, broker: HttpBrokerClient, sessionFile: string): Promise<StagingSession> {
+async function session(phase: Phase, env: Readonly<Record<string, string | undefined>>, broker: StagingBroker, sessionFile: string): Promise<StagingSession> {
   if (phase === 'stage-in') {
     const ticket = env['TES_STAGING_TICKET'];
     if (!ticket) throw new Error('TES_STAGING_TICKET must be set');
@@ -59,8 +63,8 @@ async function session(phase: Phase, env: Readonly<Record<string, string | undef
 export async function runPhase(phase: string | undefined, env: Readonly<Record<string, string | undefined>>, layout: PhaseLayout): Promise<number> {
   if (phase !== 'stage-in' && phase !== 'stage-out') throw new Error(`usage: main.js stage-in|stage-out (got ${phase ?? 'nothing'})`);
   const brokerUrl = env['TES_BROKER_URL'];
-  if (!brokerUrl) throw new Error('TES_BROKER_URL must be set');
-  const broker = new HttpBrokerClient(brokerUrl);
+  if (!brokerUrl && layout.broker === undefined) throw new Error('TES_BROKER_URL must be set');
+  const broker = layout.broker ?? new HttpBrokerClient(brokerUrl as string);
   const { token, plan } = await session(phase, env, broker, `${layout.scratchDir}/.staging-session`);
   if (layout.nothingToStage === true && !movesNothing(plan)) throw new Error(`${phase} was to stage nothing, but its plan moves files`);
   const where = (mount: string): string => {
@@ -87,7 +91,7 @@ export async function runPhase(phase: string | undefined, env: Readonly<Record<s
     await broker.report(token, 'stage-in', report);
     return report.ok ? 0 : 1;
   }
-  const report = await stageOut(context, await executorExitCode(env));
+  const report = await stageOut(context, layout.executorExitCode ?? (await executorExitCode(env)));
   await broker.report(token, 'stage-out', report);
   return report.ok ? 0 : 1;
 }

@@ -172,8 +172,8 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     outcome.systemError = `executor ${index} was interrupted by Fargate Spot ${SPOT_RETRIES + 1} times`;
     return { taskId: state.taskId, index: index + 1, runs, outcome };
   }
-  const stageIn = (await readReport(deps, state.taskId, index, 'stage-in'))?.report;
-  const stageOutRead = await readReport(deps, state.taskId, index, 'stage-out');
+  const [stageInRead, stageOutRead] = await Promise.all([readReport(deps, state.taskId, index, 'stage-in'), readReport(deps, state.taskId, index, 'stage-out')]);
+  const stageIn = stageInRead?.report;
   const stageOut = stageOutRead?.report;
   const executor = ecs?.Containers?.find((c) => c.Name === CONTAINERS.executor);
   const exitCode = executor?.ExitCode;
@@ -216,8 +216,10 @@ export async function record(deps: WorkflowDeps, state: WorkflowState): Promise<
     if (started !== undefined) executorLog.start_time = started;
     if (stopped !== undefined) executorLog.end_time = stopped;
     // This run's own ECS task: the note in the task may be missing or an earlier run's (Spot).
-    const stdout = await deps.logs.tail(state.taskId, index, 'stdout', LOG_TAIL_BYTES, ecs?.TaskArn);
-    const stderr = await deps.logs.tail(state.taskId, index, 'stderr', LOG_TAIL_BYTES, ecs?.TaskArn);
+    const [stdout, stderr] = await Promise.all([
+      deps.logs.tail(state.taskId, index, 'stdout', LOG_TAIL_BYTES, ecs?.TaskArn),
+      deps.logs.tail(state.taskId, index, 'stderr', LOG_TAIL_BYTES, ecs?.TaskArn),
+    ]);
     if (stdout !== undefined) executorLog.stdout = stdout;
     if (stderr !== undefined) executorLog.stderr = stderr;
   }
