@@ -89,6 +89,12 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
     expect((await readFile(`/proc/${process.pid}/oom_score_adj`, 'utf8')).trim()).toBe('0');
   });
 
+  it("of a task that reserved its size, is the OOM killer's choice after best-effort tasks, and cannot change that", async () => {
+    const { out } = await attack('cat /proc/self/oom_score_adj; echo -1 > /proc/self/oom_score_adj 2>/dev/null && echo ESCAPED; exit 0', 60_000, { resources: { cpu_cores: 1, ram_gb: 1 } });
+    expect(escaped(out)).toBe(false);
+    expect(out.trim()).toBe('500');
+  });
+
   it('cannot write to /', async () => {
     const { out } = await attack('echo x > /evil && echo ESCAPED; mkdir /evil-dir && echo ESCAPED; exit 0');
     expect(escaped(out)).toBe(false);

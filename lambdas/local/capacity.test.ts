@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism, totalmem } from 'node:os';
-import { CapacityQueue } from './capacity.js';
+import { CapacityQueue, hostMemoryAvailableMiB } from './capacity.js';
 import { localCapacity } from './stack.js';
 
 const task = (cpus: number, memoryGiB: number) => ({ cpus, memoryMiB: memoryGiB * 1024 });
@@ -81,6 +81,28 @@ describe('how many executors run at once', () => {
     (runs[0] as () => void)();
     await settled();
     expect(fourth).toBe(true);
+  });
+
+  it('starts a best-effort run only while the host has its memory available, and tries again as runs end', async () => {
+    let availableMiB = 1024;
+    const queue = new CapacityQueue({ ...task(2, 8), maxRuns: 32 }, () => availableMiB);
+    const bestEffort = { cpus: 0, memoryMiB: 512, availableMiB: 2048 };
+    const first = await queue.reserve(task(1, 1));
+    let started = false;
+    void queue.reserve(bestEffort).then(() => (started = true));
+    await settled();
+    // It would fit the count (512 MiB of 7 GiB left), but the host has 1 GiB of the 2 it may fill.
+    expect(started).toBe(false);
+    availableMiB = 4096;
+    first();
+    await settled();
+    expect(started).toBe(true);
+    expect(queue.load).toMatchObject({ running: 1, cpus: 0, memoryMiB: 512 });
+  });
+
+  it('reads the memory the host has available from /proc/meminfo', () => {
+    expect(hostMemoryAvailableMiB()).toBeGreaterThan(0);
+    expect(hostMemoryAvailableMiB()).toBeLessThanOrEqual(totalmem() / 1024 ** 2);
   });
 
   it('releases once, however often it is called', async () => {

@@ -5,6 +5,7 @@
  * (a run larger than the machine starts once it would run alone), so a large run at the head of the
  * queue is never starved by smaller ones behind it.
  */
+import { readFileSync } from 'node:fs';
 
 /** vCPUs and MiB of memory. */
 export interface Capacity {
@@ -17,18 +18,39 @@ export interface MachineCapacity extends Capacity {
   maxRuns: number;
 }
 
+/**
+ * What a run counts, and, for a best-effort run, the memory the host must have available (not
+ * promised to any run) for it to start: it counts little, so the count alone would not stop it.
+ */
+export interface RunSize extends Capacity {
+  availableMiB?: number;
+}
+
+/** The host's available memory (MemAvailable), in MiB; undefined where it cannot be read. */
+export function hostMemoryAvailableMiB(): number | undefined {
+  try {
+    const kib = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 export class CapacityQueue {
   private running = 0;
   private readonly used: Capacity = { cpus: 0, memoryMiB: 0 };
-  private readonly waiting: { size: Capacity; start: () => void }[] = [];
+  private readonly waiting: { size: RunSize; start: () => void }[] = [];
 
-  constructor(private readonly capacity: Capacity & { maxRuns?: number }) {}
+  constructor(
+    private readonly capacity: Capacity & { maxRuns?: number },
+    private readonly memoryAvailableMiB: () => number | undefined = hostMemoryAvailableMiB,
+  ) {}
 
   /**
    * Resolves once `size` may run; call the returned function when it has ended. Aborting `signal`
    * while it waits takes it out of the queue and rejects (a canceled task waits for nothing).
    */
-  async reserve(size: Capacity, signal?: AbortSignal): Promise<() => void> {
+  async reserve(size: RunSize, signal?: AbortSignal): Promise<() => void> {
     const take = (): void => {
       this.running += 1;
       this.used.cpus += size.cpus;
@@ -68,7 +90,7 @@ export class CapacityQueue {
 
   /** Starts the runs at the head of the queue that fit now. */
   private admit(): void {
-    while (this.waiting.length > 0 && this.fits((this.waiting[0] as { size: Capacity }).size)) (this.waiting.shift() as { start: () => void }).start();
+    while (this.waiting.length > 0 && this.fits((this.waiting[0] as { size: RunSize }).size)) (this.waiting.shift() as { start: () => void }).start();
   }
 
   /** What runs and what waits. */
@@ -76,9 +98,12 @@ export class CapacityQueue {
     return { running: this.running, waiting: this.waiting.length, ...this.used };
   }
 
-  private fits(size: Capacity): boolean {
+  private fits(size: RunSize): boolean {
     if (this.running === 0) return true;
     if (this.running >= (this.capacity.maxRuns ?? Infinity)) return false;
-    return this.used.cpus + size.cpus <= this.capacity.cpus && this.used.memoryMiB + size.memoryMiB <= this.capacity.memoryMiB;
+    if (this.used.cpus + size.cpus > this.capacity.cpus || this.used.memoryMiB + size.memoryMiB > this.capacity.memoryMiB) return false;
+    if (size.availableMiB === undefined) return true;
+    // Checked again each time a run ends, while it waits.
+    return (this.memoryAvailableMiB() ?? Infinity) >= size.availableMiB;
   }
 }

@@ -18,7 +18,7 @@ import type { LogStore } from '../ports/log-store.js';
 import { runPhase } from '../runtime/phase.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import type { StagingBroker } from '../ports/staging.js';
-import { CapacityQueue, type Capacity } from './capacity.js';
+import { CapacityQueue, type Capacity, type RunSize } from './capacity.js';
 import { hostIdFor, ImageUnavailableError, type Prepared, type Sandbox, type SandboxLimits, type SandboxSpec } from './sandbox.js';
 import type { StagingSandbox } from './staging-sandbox.js';
 import type { StagingServer } from './staging-server.js';
@@ -58,11 +58,12 @@ export interface EcsTaskResult {
 }
 
 /**
- * What the local runner needs to know of a task. Best effort: the task asked for no CPUs and no
- * memory, so its runs share the CPUs (they count none) but count their Fargate size's memory in full,
- * since memory, unlike CPU time, cannot be shared out fairly once it runs short; others count their
- * Fargate size. Nothing to stage (no inputs, no outputs, one executor): stage-in and stage-out run in
- * this process, with the same code and the same broker calls.
+ * What the local runner needs to know of a task. Best effort (as a Kubernetes BestEffort pod): the
+ * task asked for no CPUs and no memory, so it is promised none. Its runs count no vCPU (they share
+ * the CPUs) and BEST_EFFORT_MEMORY_MIB, start only while the host has its Fargate size's memory
+ * available, and their processes are the OOM killer's first choice, before any task that reserved
+ * its size; others count their Fargate size. Nothing to stage (no inputs, no outputs, one
+ * executor): stage-in and stage-out run in this process, with the same code and the same broker calls.
  */
 export interface LocalTaskTraits {
   bestEffort: boolean;
@@ -72,9 +73,13 @@ export interface LocalTaskTraits {
 /**
  * The OOM killer's preference for executors (oom_score_adj): if the machine runs out of memory (with
  * bubblewrap a task's processes are each limited, not the task as a whole), a task's processes go
- * before the server's and the host's. A task may lower its own back to 0, not below.
+ * before the server's and the host's, and a best-effort task's before those of a task that reserved
+ * its size. A task may lower its own back to 0, not below.
  */
-export const EXECUTOR_OOM_SCORE_ADJ = 1000;
+export const EXECUTOR_OOM_SCORE_ADJ = { bestEffort: 1000, reserved: 500 } as const;
+
+/** What a best-effort run counts of the machine's memory: Fargate's smallest task. */
+export const BEST_EFFORT_MEMORY_MIB = 512;
 
 export interface LocalEcsDeps {
   definitions: LocalTaskDefinitions;
@@ -286,7 +291,8 @@ export class LocalEcsRunner implements LogStore {
     this.queued.set(taskId, waiting);
     let release: () => void;
     try {
-      const size = { cpus: traits.bestEffort ? 0 : Number(params.Overrides.Cpu) / 1024, memoryMiB: Number(params.Overrides.Memory) };
+      const memoryMiB = Number(params.Overrides.Memory);
+      const size: RunSize = traits.bestEffort ? { cpus: 0, memoryMiB: BEST_EFFORT_MEMORY_MIB, availableMiB: memoryMiB } : { cpus: Number(params.Overrides.Cpu) / 1024, memoryMiB };
       release = await this.queue.reserve(size, waiting.signal);
     } catch {
       return result('UserInitiated', 'Task stopped by user');
@@ -341,7 +347,7 @@ export class LocalEcsRunner implements LogStore {
         });
 
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
-      const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId);
+      const spec = await this.executorSpec(taskId, plan.executorIndex, executor, params.Overrides, volumes, hostId, traits.bestEffort);
       // The image comes first, as on ECS: a task whose image cannot be had stages nothing.
       try {
         pull = (await this.deps.sandbox.prepare(spec)).pull;
@@ -477,6 +483,7 @@ export class LocalEcsRunner implements LogStore {
     overrides: RunPlan['overrides'],
     volumes: Map<string, string>,
     hostId: number,
+    bestEffort: boolean,
   ): Promise<SandboxSpec> {
     const { uid, gid } = parseUser(container.user);
     const override = overrides.ContainerOverrides.find((o) => o.Name === CONTAINERS.executor);
@@ -501,7 +508,7 @@ export class LocalEcsRunner implements LogStore {
       argv: [...(container.entryPoint ?? []), ...(override?.Command ?? container.command ?? [])],
       env,
       network: false,
-      limits: { ...limitsOf(overrides, this.deps.pidsLimit ?? DEFAULT_PIDS_LIMIT), oomScoreAdj: EXECUTOR_OOM_SCORE_ADJ },
+      limits: { ...limitsOf(overrides, this.deps.pidsLimit ?? DEFAULT_PIDS_LIMIT), oomScoreAdj: EXECUTOR_OOM_SCORE_ADJ[bestEffort ? 'bestEffort' : 'reserved'] },
       image: container.image,
       name: `tes-${taskId}-${executorIndex}-${randomBytes(4).toString('hex')}`,
     };
