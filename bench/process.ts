@@ -6,7 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { npmStartArgs } from '../infra-tests/support/npm-start.js';
 
@@ -74,4 +77,26 @@ export async function startServer(dataDir: string, env: Record<string, string> =
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * Runs a benchmark script (TypeScript, through tsx) in a Node.js process of its own and answers the
+ * lines it printed, each also printed here as it comes. Its stderr passes through.
+ */
+export async function runScript(script: string): Promise<string[]> {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, script], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  const reading = (async () => {
+    for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+      lines.push(line);
+      console.log(line);
+    }
+  })();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await reading;
+  if (code !== 0) throw new Error(`${script} exited ${code}`);
+  return lines;
 }

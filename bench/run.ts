@@ -16,33 +16,14 @@ import type { TaskRecord } from '../lambdas/domain/task-record.js';
 import { LOCAL_OWNER, startLocalStack } from '../lambdas/local/stack.js';
 import { listTasks } from '../lambdas/usecases/list-tasks.js';
 import { RecordingWorkflow } from '../lambdas/local/local-workflow.js';
-import { runtimesUnderTest, TEST_IMAGE, TEST_IMAGE_PREFIXES } from '../infra-tests/support/test-image.js';
 import { bundleFigures } from './bundles.js';
-import { startServer, treeRssMiB } from './process.js';
+import { runScript, startServer, treeRssMiB } from './process.js';
+import { median, pool } from './stats.js';
 
 const LARGE = Number(process.env['BENCH_LARGE'] ?? 100_000);
 const CONCURRENCY = 16;
 /** A page that a 1-in-10 filter can fill from 1,000 tasks, so both table sizes answer a full page. */
 const FILTERED = 'page_size=64&tag_key=tenth&tag_value=3';
-
-async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array<T>(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await work(i);
-      }
-    }),
-  );
-  return results;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 interface LoadRequest {
   path: string;
@@ -180,6 +161,11 @@ async function apiFigures(store: 'sqlite' | 'dynamodb'): Promise<void> {
   await stack.close();
 }
 
+// Running tasks first, in a process of their own (bench/running.ts): a run's path makes and removes
+// directories and files, and once the figures below have written and deleted 200,000 tasks' data
+// the disk stays busy long enough to add about 20 ms to it (68 against 49 ms, measured both ways).
+for (const line of await runScript(join(import.meta.dirname, 'running.ts'))) lines.push(line);
+
 for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(',') as ('sqlite' | 'dynamodb')[]) await apiFigures(store);
 
 // `npm start` as a user meets it: start-up to the first answer and memory, with an empty data
@@ -240,57 +226,6 @@ for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(','
   }
 }
 
-// 3. Running tasks: CreateTask → COMPLETE for a task that runs `true`, on each runtime this machine
-// has, and what its workflow costs.
-for (const { kind, problem } of await runtimesUnderTest()) {
-  if (problem !== undefined) {
-    report(`CreateTask → COMPLETE on ${kind}: not measured (${problem})`);
-    continue;
-  }
-  const runner = await startLocalStack({ port: 0, env: { TES_LOCAL_RUNTIME: kind, TES_ALLOWED_IMAGE_PREFIXES: TEST_IMAGE_PREFIXES } });
-  const runs: number[] = [];
-  let transitions = 0;
-  for (let i = 0; i < 25; i += 1) {
-    const started = performance.now();
-    const response = await request(`${runner.url}/tasks`, { method: 'POST', body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['true'] }] }) });
-    const { id } = (await response.body.json()) as { id: string };
-    for (;;) {
-      const task = (await (await request(`${runner.url}/tasks/${id}`)).body.json()) as { state: string };
-      if (task.state === 'COMPLETE') break;
-      if (!['QUEUED', 'INITIALIZING', 'RUNNING'].includes(task.state)) throw new Error(`task ended ${task.state}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    runs.push(performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    transitions = (await runner.runtime).workflow?.transitions.get(id) ?? transitions;
-  }
-  report(`CreateTask → COMPLETE for a task running \`true\` on ${kind}: median ${median(runs).toFixed(0)} ms over ${runs.length} tasks, polled every 20 ms (nothing to stage: staged in the server process)`);
-  report(`State transitions one single-executor task costs in the workflow: ${transitions}`);
-  // Many tasks at once: SLEEPERS tasks of `sleep 1` submitted together, until every one has ended.
-  const sleepers = Number(process.env['BENCH_SLEEPERS'] ?? 200);
-  const burst = performance.now();
-  const burstIds = await pool(sleepers, CONCURRENCY, async () => {
-    const response = await fetch(`${runner.url}/tasks`, { method: 'POST', body: JSON.stringify({ executors: [{ image: TEST_IMAGE, command: ['sleep', '1'] }] }) });
-    return ((await response.json()) as { id: string }).id;
-  });
-  const pending = new Set(burstIds);
-  let failed = 0;
-  while (pending.size > 0) {
-    for (const id of [...pending]) {
-      const task = (await (await fetch(`${runner.url}/tasks/${id}`)).json()) as { state: string };
-      if (['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(task.state)) {
-        pending.delete(id);
-        if (task.state !== 'COMPLETE') failed += 1;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  report(
-    `${sleepers} tasks of \`sleep 1\` submitted at once on ${kind}: all ended in ${((performance.now() - burst) / 1000).toFixed(1)} s ` +
-      `(${failed} not COMPLETE; best effort, at most ${runner.capacity.maxRuns} runs at once on ${runner.capacity.cpus} vCPUs)`,
-  );
-  await runner.close();
-}
 
 // Last, so that the builds and the many short-lived processes it starts weigh on no figure above.
 await bundleFigures(report);
