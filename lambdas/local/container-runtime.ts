@@ -188,7 +188,7 @@ export class ContainerSandbox implements Sandbox {
   /** Pulls in progress, so tasks that start together pull an image once. */
   private readonly pulls = new Map<string, Promise<Prepared>>();
   /** What the kernel refused each running container so far (its cgroup goes when it stops). */
-  private readonly watched = new Map<string, { counters: CgroupCounters; done: Promise<void> }>();
+  private readonly watched = new Map<string, { counters: CgroupCounters; done: Promise<void>; id: string }>();
 
   private seccompProfile: string | undefined;
   private workDir: string | undefined;
@@ -324,28 +324,41 @@ export class ContainerSandbox implements Sandbox {
    */
   private watch(name: string, child: ChildProcess, cidFile: string | undefined): void {
     let exited = false;
-    child.once('exit', () => (exited = true));
-    child.once('error', () => (exited = true));
+    let ended: () => void = () => undefined;
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    const stop = (): void => {
+      exited = true;
+      ended();
+    };
+    child.once('exit', stop);
+    child.once('error', stop);
+    // A pause between reads that ends as soon as the executor does.
+    const pause = (): Promise<unknown> => Promise.race([sleep(WATCH_MS), end]);
     const counters: CgroupCounters = {};
-    const done = (async () => {
+    const entry = { counters, done: Promise.resolve(), id: '' };
+    entry.done = (async () => {
       let id = '';
       while (!exited && id === '') {
-        id =
+        id = entry.id =
           cidFile === undefined
             ? await this.exec(['inspect', '--format', '{{.Id}}', '--', name], 10_000).then((r) => r.stdout.trim(), () => '')
             : await readFile(cidFile, 'utf8').then((text) => text.trim(), () => '');
-        if (id === '') await sleep(WATCH_MS);
+        if (id === '') await pause();
       }
-      if (cidFile !== undefined) await rm(cidFile, { force: true });
+      if (cidFile !== undefined) {
+        // An executor that ended before its id was read still left it here.
+        if (id === '') entry.id = await readFile(cidFile, 'utf8').then((text) => text.trim(), () => '');
+        await rm(cidFile, { force: true });
+      }
       // Where its cgroup is, found once (a few directories, not the dozen places a runtime may put one).
       let dirs: string[] = [];
       while (!exited && id !== '') {
         if (dirs.length === 0) dirs = await existingCgroups(id);
         addCounters(counters, await cgroupCounters(dirs));
-        await sleep(WATCH_MS);
+        await pause();
       }
     })();
-    this.watched.set(name, { counters, done });
+    this.watched.set(name, entry);
   }
 
   volumeOwner(spec: Pick<SandboxSpec, 'hostId' | 'uid' | 'gid'>): { uid: number; gid: number } | undefined {
@@ -362,13 +375,19 @@ export class ContainerSandbox implements Sandbox {
   }
 
   async finish(spec: SandboxSpec, exitCode: number): Promise<string | undefined> {
-    const [id = '', oomKilled = ''] = await this.exec(['inspect', '--format', '{{.Id}} {{.State.OOMKilled}}', '--', spec.name]).then(
-      (r) => r.stdout.trim().split(' '),
-      () => [],
-    );
     const watched = this.watched.get(spec.name);
     this.watched.delete(spec.name);
     await watched?.done;
+    // The runtime is asked (one more command, tens of milliseconds) only about an executor a signal
+    // ended, or one whose id the watcher never saw: an OOM kill of any other process shows in the counters.
+    let id = watched?.id ?? '';
+    let oomKilled = '';
+    if (exitCode >= 128 || id === '') {
+      [id = '', oomKilled = ''] = await this.exec(['inspect', '--format', '{{.Id}} {{.State.OOMKilled}}', '--', spec.name]).then(
+        (r) => r.stdout.trim().split(' '),
+        () => [],
+      );
+    }
     const counters = { ...watched?.counters };
     if (id !== '') addCounters(counters, await cgroupCounters(await existingCgroups(id)));
     await this.exec(['rm', '--force', '--', spec.name]).catch(() => undefined);
