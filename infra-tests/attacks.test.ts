@@ -95,6 +95,35 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
     expect(out.trim()).toBe('500');
   });
 
+  it("of a best-effort task, can be lowered only as far as the kernel's floor: not at all where the server holds CAP_SYS_RESOURCE, else to the server's 0", async () => {
+    // The launcher's write sets the floor only when it holds CAP_SYS_RESOURCE; without it, the floor is the server's 0.
+    const capEff = /^CapEff:\s+([0-9a-f]+)$/m.exec(await readFile('/proc/self/status', 'utf8'))?.[1] ?? '0';
+    const sysResource = (BigInt(`0x${capEff}`) & (1n << 24n)) !== 0n;
+    const { out } = await attack('for v in 999 500 0 -1; do echo $v > /proc/self/oom_score_adj 2>/dev/null && echo took-$v; done; cat /proc/self/oom_score_adj; exit 0');
+    if (sysResource) expect(out.trim()).toBe('1000');
+    else expect(out.trim().split('\n')).toEqual(['took-999', 'took-500', 'took-0', '0']);
+  });
+
+  it('cannot change the passwd and group files the next tasks of its user get', async () => {
+    const { out } = await attack('echo "evil:x:0:0::/:/bin/sh" >> /etc/passwd 2>/dev/null && echo ESCAPED; echo "evil:x:0:" >> /etc/group 2>/dev/null && echo ESCAPED; exit 0');
+    expect(escaped(out)).toBe(false);
+    const next = await attack('cat /etc/passwd /etc/group; exit 0');
+    expect(next.out).not.toContain('evil');
+  });
+
+  it('leaves nothing running, and nothing in a volume, once its run has stopped', async () => {
+    const mark = `late-${Date.now()}`;
+    const { task: done } = await attack(`(sleep 2; echo ${mark} > /tmp/${mark}; echo ${mark} > $HOME/${mark}) >/dev/null 2>&1 & exit 0`, 60_000, { volumes: ['/data'] });
+    const { runner } = await stack.runtime;
+    await runner.stop(done.id as string);
+    const runs = join((runner as unknown as { deps: { workRoot: string } }).deps.workRoot, 'runs');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The background writer died with the executor: no process of it, and no directory of its run, remain.
+    expect(await readdir(runs)).toEqual([]);
+    const { stdout } = await promisify(execFile)('pgrep', ['-f', mark]).catch(() => ({ stdout: '' }));
+    expect(stdout.trim()).toBe('');
+  });
+
   it('cannot write to /', async () => {
     const { out } = await attack('echo x > /evil && echo ESCAPED; mkdir /evil-dir && echo ESCAPED; exit 0');
     expect(escaped(out)).toBe(false);
