@@ -113,7 +113,7 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('attacks from inside a 
 
   it('leaves nothing running, and nothing in a volume, once its run has stopped', async () => {
     const mark = `late-${Date.now()}`;
-    const { task: done } = await attack(`(sleep 2; echo ${mark} > /tmp/${mark}; echo ${mark} > $HOME/${mark}) >/dev/null 2>&1 & exit 0`, 60_000, { volumes: ['/data'] });
+    const { task: done } = await attack(`(sleep 2; echo ${mark} > /data/${mark}; echo ${mark} > /tmp/${mark}) >/dev/null 2>&1 & exit 0`, 60_000, { volumes: ['/data'] });
     const { runner } = await stack.runtime;
     await runner.stop(done.id as string);
     const runs = join((runner as unknown as { deps: { workRoot: string } }).deps.workRoot, 'runs');
