@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dynamoDbDocumentClient } from '../adapters/aws-clients.js';
 import { DynamoDbTaskStore } from '../adapters/dynamodb-task-store.js';
 import { TASK_TABLE } from '../adapters/task-table.js';
-import { ensureTaskTable, startDynalite, type LocalDynamoDb } from './dynamodb-local.js';
+import { ensureTaskTable, startDynalite, untilActive, type LocalDynamoDb } from './dynamodb-local.js';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 let dynamo: LocalDynamoDb;
@@ -29,6 +29,7 @@ async function oldTable(name: string): Promise<void> {
       ],
     }),
   );
+  await untilActive(client, name);
   for (const [id, state] of [['01old0000000000000000000001', 'COMPLETE'], ['01old0000000000000000000002', 'RUNNING'], ['01old0000000000000000000003', 'QUEUED']] as const) {
     await client.send(
       new PutItemCommand({

@@ -180,8 +180,14 @@ async function createTable(client: DynamoDBClient, tableName: string, indexes: G
       ...(indexes.length === 0 ? {} : { GlobalSecondaryIndexes: indexes }),
     }),
   );
-  // dynalite answers CreateTable while the table is still CREATING, and refuses item requests until
-  // it has stored it ACTIVE a moment later: wait for that, so the first request does not fail.
+  await untilActive(client, tableName);
+}
+
+/**
+ * dynalite answers CreateTable while the table is still CREATING, and refuses item requests until
+ * it has stored it ACTIVE a moment later: waits for that, so that the first request does not fail.
+ */
+export async function untilActive(client: DynamoDBClient, tableName: string): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     const table = await describe(client, tableName);
     if (table?.TableStatus === 'ACTIVE') return;
