@@ -79,6 +79,16 @@ describe.each(engines.map((e) => [e.kind, e] as const))('images, on %s', (engine
     expect(registry.requests.filter((r) => r.includes('/blobs/')).length).toBe(before);
   });
 
+  it('runs a task whose image was removed since it was last used: the run pulls it again', async () => {
+    // The stack remembers for a while that it has the image (IMAGE_KNOWN_MS); the run itself pulls what is gone.
+    await run(engine, ['rmi', '--force', image()], { env: launcherEnvironment() });
+    const before = registry.requests.filter((r) => r.includes('/blobs/')).length;
+    const done = await runTask(image(), ['/bin/sh', '-c', 'readlink /bin/sh']);
+    expect(done.state, JSON.stringify(done.logs)).toBe('COMPLETE');
+    expect(done.logs?.[0]?.logs[0]?.stdout).toBe('busybox\n');
+    expect(registry.requests.filter((r) => r.includes('/blobs/')).length).toBeGreaterThan(before);
+  });
+
   it("ends SYSTEM_ERROR naming the image and the registry's answer when the image is not there", async () => {
     const missing = `${registry.host}/${repository}:no-such-tag`;
     const done = await runTask(missing, ['true']);

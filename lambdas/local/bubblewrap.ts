@@ -10,7 +10,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { hostIdFor, killGroup, launcherEnvironment, runningAsRoot, type Prepared, type Sandbox, type SandboxSpec } from './sandbox.js';
+import { hostIdFor, killGroup, launcherEnvironment, runningAsRoot, type Finished, type Prepared, type Sandbox, type SandboxSpec } from './sandbox.js';
 
 const run = promisify(execFile);
 
@@ -141,8 +141,8 @@ export class BubblewrapSandbox implements Sandbox {
     killGroup(child);
   }
 
-  finish(): Promise<string | undefined> {
-    return Promise.resolve(undefined);
+  finish(): Promise<Finished> {
+    return Promise.resolve({ removed: Promise.resolve() });
   }
 }
 

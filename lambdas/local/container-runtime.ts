@@ -14,7 +14,7 @@ import { readdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { qualifiedImage } from '../domain/image-reference.js';
-import { ImageUnavailableError, killGroup, launcherEnvironment, runningAsRoot, TASK_UID_BLOCK, type Prepared, type Sandbox, type SandboxSpec } from './sandbox.js';
+import { ImageUnavailableError, killGroup, launcherEnvironment, runningAsRoot, TASK_UID_BLOCK, type Finished, type Prepared, type Sandbox, type SandboxSpec } from './sandbox.js';
 
 const run = promisify(execFile);
 
@@ -71,7 +71,8 @@ export function containerRunArgs(
   const [entryPoint, ...command] = spec.argv;
   const { limits } = spec;
   const args = [
-    'run', `--name=${spec.name}`, `--label=${STACK_LABEL}=${stackId}`, ...(options.cidFile === undefined ? [] : [`--cidfile=${options.cidFile}`]), '--pull=never', '--log-driver=none',
+    // Missing only if removed since prepare saw it (it remembers an image for a while): then pulled here.
+    'run', `--name=${spec.name}`, `--label=${STACK_LABEL}=${stackId}`, ...(options.cidFile === undefined ? [] : [`--cidfile=${options.cidFile}`]), '--pull=missing', '--log-driver=none',
     '--read-only', ...(engine === 'podman' ? ['--read-only-tmpfs=false'] : []),
     `--user=${spec.uid}:${spec.gid}`,
     '--cap-drop=ALL', '--security-opt=no-new-privileges', ...(seccompProfile === undefined ? [] : [`--security-opt=seccomp=${seccompProfile}`]), '--network=none', '--init',
@@ -144,6 +145,11 @@ interface CgroupCounters {
 }
 
 const WATCH_MS = 100;
+/**
+ * How long an image prepare found stays known without asking the runtime again (each question is a
+ * process of tens of milliseconds). Should it be removed meanwhile, the run pulls it (`--pull=missing`).
+ */
+export const IMAGE_KNOWN_MS = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Counters only grow: keeps the highest seen of each, and whether one was ever read. */
@@ -187,6 +193,8 @@ export class ContainerSandbox implements Sandbox {
   private readonly mapping: UserMapping;
   /** Pulls in progress, so tasks that start together pull an image once. */
   private readonly pulls = new Map<string, Promise<Prepared>>();
+  /** When each image was last found or pulled. */
+  private readonly known = new Map<string, number>();
   /** What the kernel refused each running container so far (its cgroup goes when it stops). */
   private readonly watched = new Map<string, { counters: CgroupCounters; done: Promise<void>; id: string }>();
 
@@ -263,17 +271,22 @@ export class ContainerSandbox implements Sandbox {
 
   async prepare(spec: SandboxSpec): Promise<Prepared> {
     const image = qualifiedImage(spec.image as string);
+    if (Date.now() - (this.known.get(image) ?? -Infinity) < IMAGE_KNOWN_MS) return {};
     const exists = await this.exec(['image', 'inspect', '--format', '{{.Id}}', '--', image]).then(
       () => true,
       () => false,
     );
-    if (exists) return {};
+    if (exists) {
+      this.known.set(image, Date.now());
+      return {};
+    }
     let pull = this.pulls.get(image);
     if (pull === undefined) {
       pull = (async () => {
         const startedAt = new Date().toISOString();
         try {
           await this.exec(['pull', '--', image], 30 * 60_000);
+          this.known.set(image, Date.now());
         } catch (error) {
           const answer = firstLine((error as { stderr?: string }).stderr ?? '') || (error as Error).message;
           throw new ImageUnavailableError(`the image ${image} could not be pulled: ${answer}`);
@@ -374,7 +387,7 @@ export class ContainerSandbox implements Sandbox {
     killGroup(child);
   }
 
-  async finish(spec: SandboxSpec, exitCode: number): Promise<string | undefined> {
+  async finish(spec: SandboxSpec, exitCode: number): Promise<Finished> {
     const watched = this.watched.get(spec.name);
     this.watched.delete(spec.name);
     await watched?.done;
@@ -390,16 +403,21 @@ export class ContainerSandbox implements Sandbox {
     }
     const counters = { ...watched?.counters };
     if (id !== '') addCounters(counters, await cgroupCounters(await existingCgroups(id)));
-    await this.exec(['rm', '--force', '--', spec.name]).catch(() => undefined);
-    if (id !== '') await removeCgroups(id);
+    // The container is removed (another runtime process) after the answer: the run waits for it, the answer does not.
+    const removed = this.exec(['rm', '--force', '--', spec.name])
+      .catch(() => undefined)
+      .then(() => (id === '' ? undefined : removeCgroups(id)));
     const mib = Math.round(spec.limits.memoryBytes / 1024 / 1024);
-    if (oomKilled === 'true' || (counters.oomKills ?? 0) > 0) return `OutOfMemoryError: container killed due to memory usage (limit ${mib} MiB)`;
-    if ((counters.pidsRefused ?? 0) > 0) {
-      return `ProcessLimitExceeded: the executor tried to run more than its ${spec.limits.pids} processes and threads at once (${counters.pidsRefused} refused)`;
-    }
-    // Where the runtime's cgroup is gone before it can be read, a SIGKILL that nobody here sent is the kernel's OOM killer.
-    if (exitCode === 137 && counters.oomKills === undefined) return `OutOfMemoryError: the executor was killed by SIGKILL, which is how its memory limit (${mib} MiB) is enforced`;
-    return undefined;
+    const reason = (() => {
+      if (oomKilled === 'true' || (counters.oomKills ?? 0) > 0) return `OutOfMemoryError: container killed due to memory usage (limit ${mib} MiB)`;
+      if ((counters.pidsRefused ?? 0) > 0) {
+        return `ProcessLimitExceeded: the executor tried to run more than its ${spec.limits.pids} processes and threads at once (${counters.pidsRefused} refused)`;
+      }
+      // Where the runtime's cgroup is gone before it can be read, a SIGKILL that nobody here sent is the kernel's OOM killer.
+      if (exitCode === 137 && counters.oomKills === undefined) return `OutOfMemoryError: the executor was killed by SIGKILL, which is how its memory limit (${mib} MiB) is enforced`;
+      return undefined;
+    })();
+    return reason === undefined ? { removed } : { reason, removed };
   }
 
   /** Removes the containers of local stacks that are no longer running (killed before they could). */

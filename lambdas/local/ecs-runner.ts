@@ -371,7 +371,7 @@ export class LocalEcsRunner implements LogStore {
 
       let executed: { exitCode: number; reason?: string };
       try {
-        executed = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes);
+        executed = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes, cleanups);
       } finally {
         // Its stdout and stderr are kept while stage-out runs; the run ends once both are.
         logsKept = this.keepLogs(taskId, plan.executorIndex);
@@ -520,6 +520,7 @@ export class LocalEcsRunner implements LogStore {
     spec: SandboxSpec,
     limitGiB: number,
     volumes: Map<string, string>,
+    cleanups: Promise<unknown>[],
   ): Promise<{ exitCode: number; reason?: string }> {
     const stdoutFile = this.logFile(taskId, executorIndex, 'stdout');
     const stderrFile = this.logFile(taskId, executorIndex, 'stderr');
@@ -540,7 +541,8 @@ export class LocalEcsRunner implements LogStore {
       await this.deps.onExecutorStarted(taskId).catch(() => undefined);
       const exitCode = await exited;
       const overLimit = await watchdog;
-      const platformReason = await this.deps.sandbox.finish(spec, exitCode);
+      const { reason: platformReason, removed } = await this.deps.sandbox.finish(spec, exitCode);
+      cleanups.push(removed);
       if (overLimit !== undefined) {
         return { exitCode, reason: `DiskLimitExceeded: the task's volumes used ${overLimit} bytes, over its ${limitGiB} GiB of disk; the executor was stopped` };
       }

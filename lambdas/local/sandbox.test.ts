@@ -73,7 +73,7 @@ describe.each(['podman', 'docker'] as const)('%s run', (engine) => {
   const args = containerRunArgs(engine, spec, engine === 'podman' ? 'per-task' : 'none', '42');
   const line = args.join(' ');
   it('runs the image read-only, non-root, without capabilities, privileges or network, with an init', () => {
-    for (const part of ['--read-only', '--user=1000:1000', '--cap-drop=ALL', '--security-opt=no-new-privileges', '--network=none', '--init', '--pull=never']) {
+    for (const part of ['--read-only', '--user=1000:1000', '--cap-drop=ALL', '--security-opt=no-new-privileges', '--network=none', '--init', '--pull=missing']) {
       expect(args).toContain(part);
     }
     expect(line).not.toContain('privileged');

@@ -70,8 +70,18 @@ export interface Sandbox {
   volumeOwner(spec: Pick<SandboxSpec, 'hostId' | 'uid' | 'gid'>): { uid: number; gid: number } | undefined;
   /** Stops a run for good (the process, and whatever it started). */
   kill(child: ChildProcess, spec: SandboxSpec): void;
-  /** Once the run has exited: why the platform stopped it, if it did (OutOfMemoryError), after cleaning up. */
-  finish(spec: SandboxSpec, exitCode: number): Promise<string | undefined>;
+  /**
+   * Once the run has exited: why the platform stopped it, if it did (OutOfMemoryError), and the
+   * removal of what the run left with the runtime, which may go on after the answer.
+   */
+  finish(spec: SandboxSpec, exitCode: number): Promise<Finished>;
+}
+
+export interface Finished {
+  /** Why the platform stopped the run, if it did. */
+  reason?: string;
+  /** Settles once the runtime holds nothing more of the run (never rejects). */
+  removed: Promise<void>;
 }
 
 /**
