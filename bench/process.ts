@@ -44,6 +44,8 @@ export interface Started {
   url: string;
   /** From spawning the process to the first answer of service-info. */
   ms: number;
+  /** What the server has printed so far (stdout and stderr). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startServer(dataDir: string, env: Record<string, string> =
     child,
     url,
     ms,
+    output: () => text,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
