@@ -36,6 +36,14 @@ describe('GetServiceInfo', () => {
     expect(reply.status).toBe(200);
     expectSpecResponse('tesServiceInfo', reply.body);
   });
+
+  it("answers at TES 1.0's /v1/tasks/service-info, where py-tes 0.4 (Snakemake's TES plugin) asks, not as a task id", async () => {
+    for (const base of [suite.target.root + '/v1', suite.target.root + '/ga4gh/tes/v1']) {
+      const reply = await suite.tes.request('GET', '/tasks/service-info', undefined, { base });
+      expect(reply.status, reply.text).toBe(200);
+      expectSpecResponse('tesServiceInfo', reply.body);
+    }
+  });
 });
 
 describe('CreateTask', () => {

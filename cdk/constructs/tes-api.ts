@@ -17,7 +17,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../lambdas/adapters/task-table.js';
-import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../../lambdas/api/routes.js';
+import { BASE_PATHS, DEFAULT_ROUTE, ROUTES, routePaths } from '../../lambdas/api/routes.js';
 import { ADMIN_GROUP, type TesConfig } from '../config.js';
 import { allow, tesFunction } from './functions.js';
 
@@ -119,12 +119,15 @@ export class TesApi extends Construct {
     for (const route of ROUTES) {
       const handler = fn(route.endpoint.name, route.entry);
       for (const base of BASE_PATHS) {
-        this.api.addRoutes({
-          path: `${base}${route.path}`,
-          methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
-          integration: new HttpLambdaIntegration(`${route.endpoint.name}${base.replaceAll('/', '-')}`, handler),
-          ...(authorizer && !route.endpoint.public ? { authorizer } : {}),
-        });
+        for (const [i, path] of routePaths(route).entries()) {
+          // A static segment outranks `{id}` in API Gateway, so an alias under /tasks is not a task's path.
+          this.api.addRoutes({
+            path: `${base}${path}`,
+            methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
+            integration: new HttpLambdaIntegration(`${route.endpoint.name}${base.replaceAll('/', '-')}${i === 0 ? '' : path.replaceAll('/', '-')}`, handler),
+            ...(authorizer && !route.endpoint.public ? { authorizer } : {}),
+          });
+        }
       }
     }
     // service-info lists a caller's own storage when it can tell who calls.

@@ -5,7 +5,7 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATHS, ROUTES } from '../../lambdas/api/routes.js';
+import { BASE_PATHS, ROUTES, routePaths } from '../../lambdas/api/routes.js';
 import { buildApp } from '../../cdk/app.js';
 
 let app: App;
@@ -88,9 +88,10 @@ describe('the API', () => {
   it('serves every TES route under /ga4gh/tes/v1 and /v1, and a $default-style catch-all', () => {
     for (const route of ROUTES) {
       for (const base of BASE_PATHS) {
-        service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${base}${route.path}` });
+        for (const path of routePaths(route)) service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${base}${path}` });
       }
     }
+    service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/tasks/service-info' });
     service.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /{proxy+}' });
   });
 

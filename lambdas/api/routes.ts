@@ -19,10 +19,19 @@ export interface Route {
   endpoint: Endpoint;
   /** The handler module (relative to the repository root) that CDK bundles for this endpoint. */
   entry: string;
+  /** Further paths the same endpoint answers at (under each base path too). */
+  aliases?: readonly string[];
+}
+
+/** Every path a route answers at, relative to a base path: its own first, then its aliases. */
+export function routePaths(route: Route): string[] {
+  return [route.path, ...(route.aliases ?? [])];
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/service-info', endpoint: getServiceInfo, entry: 'lambdas/api/service-info.ts' },
+  // TES 1.0 put service-info under /tasks, and older clients still call it there (py-tes 0.4, which
+  // Snakemake's TES plugin pins). No task id holds a '-', so it is never a task's path.
+  { method: 'GET', path: '/service-info', endpoint: getServiceInfo, entry: 'lambdas/api/service-info.ts', aliases: ['/tasks/service-info'] },
   { method: 'GET', path: '/tasks', endpoint: listTasks, entry: 'lambdas/api/list-tasks.ts' },
   { method: 'POST', path: '/tasks', endpoint: createTask, entry: 'lambdas/api/create-task.ts' },
   { method: 'GET', path: '/tasks/{id}', endpoint: getTask, entry: 'lambdas/api/get-task.ts' },

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { flattenClaims, logger, type ApiEvent, type ApiResult } from '../api/http.js';
-import { BASE_PATHS, DEFAULT_ROUTE, ROUTES } from '../api/routes.js';
+import { BASE_PATHS, DEFAULT_ROUTE, ROUTES, routePaths } from '../api/routes.js';
 import type { WiringSource } from '../api/wiring.js';
 
 /** What a Lambda function can be handed (6 MB); API Gateway answers a larger request itself. */
@@ -30,8 +30,7 @@ function bindRoutes(wiring: WiringSource): { routes: BoundRoute[]; fallback: Han
   const routes: BoundRoute[] = [];
   for (const route of ROUTES) {
     const handler = route.endpoint.handler(wiring) as unknown as Handler;
-    for (const base of BASE_PATHS) {
-      const path = `${base}${route.path}`;
+    for (const path of BASE_PATHS.flatMap((base) => routePaths(route).map((relative) => `${base}${relative}`))) {
       routes.push({
         method: route.method,
         segments: path.split('/').slice(1),
