@@ -49,6 +49,35 @@ describe('bearer tokens', () => {
     expect((await call('GET', '/service-info')).status).toBe(200);
   });
 
+  it("open nothing beyond service-info at TES 1.0's /tasks/service-info: near paths answer no task to anyone", async () => {
+    expect((await call('GET', '/tasks/service-info')).status).toBe(200);
+    for (const [method, path] of [
+      ['POST', '/tasks/service-info'],
+      ['POST', '/tasks/service-info:cancel'],
+      ['GET', '/tasks/service-info/x'],
+      ['GET', '/tasks/SERVICE-INFO'],
+      ['GET', '/tasks/service-info%2F..'],
+      ['GET', '/tasks/service-info?view=FULL&state=RUNNING'],
+    ] as const) {
+      const reply = await call<Record<string, unknown>>(method, path);
+      // A path no route has is the open catch-all's 404; one under a task route is the authorizer's 401.
+      if (path.startsWith('/tasks/service-info?')) expect(reply.status, `${method} ${path}`).toBe(200);
+      else expect([401, 404], `${method} ${path}: ${reply.status}`).toContain(reply.status);
+      expect(reply.body['state'], `${method} ${path}`).toBeUndefined();
+    }
+  });
+
+  it("at TES 1.0's path list the caller's own storage only, and nobody's for a forged token", async () => {
+    const alice = (await stack.issuer?.issue('alice')) as string;
+    const bob = (await stack.issuer?.issue('bob')) as string;
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('alice').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(privateKey);
+    const storage = async (path: string, token?: string) => (await call<{ storage: string[] }>('GET', path, token)).body.storage;
+    expect(await storage('/tasks/service-info', alice)).toEqual(await storage('/service-info', alice));
+    expect(await storage('/tasks/service-info', alice)).not.toEqual(await storage('/tasks/service-info', bob));
+    expect(await storage('/tasks/service-info', forged)).toEqual(await storage('/tasks/service-info'));
+  });
+
   it('must be signed by the issuer, for this audience, and not expired', async () => {
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('mallory').setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h').sign(privateKey);
