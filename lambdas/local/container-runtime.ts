@@ -188,6 +188,24 @@ function firstLine(text: string): string {
   return (text.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '').trim();
 }
 
+/**
+ * What the sentinel runs: once the process `stackId` is gone, it kills the runtime clients that
+ * process left (so none goes on to create a container after the list), then kills and removes
+ * every container labelled as that process's.
+ */
+export function sentinelScript(kind: ContainerEngine, stackId: string): string {
+  if (!/^\d+$/.test(stackId)) throw new Error(`a stack id is a process id, not ${JSON.stringify(stackId)}`);
+  const label = `${STACK_LABEL}=${stackId}`;
+  return [
+    `while kill -0 ${stackId} 2>/dev/null; do sleep 0.5; done`,
+    // The flag is matched in two halves: this script's own command line must not match it.
+    `flag='--label=${STACK_LABEL}'`,
+    `for p in /proc/[0-9]*; do case " $(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *" $flag=${stackId} "*) kill -9 \${p#/proc/} 2>/dev/null;; esac; done`,
+    `ids=$(${kind} ps --all --quiet --filter label=${label})`,
+    `[ -z "$ids" ] || { ${kind} kill $ids; ${kind} rm --force $ids; } >/dev/null 2>&1`,
+  ].join('\n');
+}
+
 export class ContainerSandbox implements Sandbox {
   readonly lacks: readonly string[];
   private readonly mapping: UserMapping;
@@ -320,12 +338,7 @@ export class ContainerSandbox implements Sandbox {
   private ensureSentinel(): void {
     if (sentinels.has(`${this.kind} ${this.stackId}`)) return;
     sentinels.add(`${this.kind} ${this.stackId}`);
-    const label = `${STACK_LABEL}=${this.stackId}`;
-    const script = [
-      `while kill -0 ${Number(this.stackId)} 2>/dev/null; do sleep 0.5; done`,
-      `ids=$(${this.kind} ps --all --quiet --filter label=${label})`,
-      `[ -z "$ids" ] || { ${this.kind} kill $ids; ${this.kind} rm --force $ids; } >/dev/null 2>&1`,
-    ].join('\n');
+    const script = sentinelScript(this.kind, this.stackId);
     const sentinel = spawn('/bin/sh', ['-c', script], { env: launcherEnvironment(), stdio: 'ignore', detached: true });
     sentinel.on('error', () => undefined);
     sentinel.unref();

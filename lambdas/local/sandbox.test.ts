@@ -1,7 +1,9 @@
 /** The sandbox command lines: every hardening flag and limit, and no task value where an option could be. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { bubblewrapCommand, bubblewrapOptions } from './bubblewrap.js';
-import { containerRunArgs, withoutUserNamespaces } from './container-runtime.js';
+import { containerRunArgs, sentinelScript, withoutUserNamespaces } from './container-runtime.js';
 import { requestedRuntime } from './runtimes.js';
 import { hostIdFor, launcherEnvironment, TASK_UID_BASE, type SandboxSpec } from './sandbox.js';
 
@@ -123,6 +125,38 @@ describe('rootful Podman maps the container user onto the task host uid', () => 
   });
   it('keeps the server user as the container user when rootless', () => {
     expect(containerRunArgs('podman', spec, 'keep-id', '42')).toContain('--userns=keep-id:uid=1000,gid=1000');
+  });
+});
+
+describe('the sentinel that outlives a killed stack', () => {
+  /** A stand-in for a runtime client: a process whose command line carries the run's flags. */
+  const client = (stackId: string): ChildProcess =>
+    spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300_000)', '--', 'run', `--label=tes.local.stack=${stackId}`, '--name=tes-x-0'], { stdio: 'ignore' });
+
+  it("kills the runtime clients the stack left (one may be about to create a container), and no one else's", async () => {
+    const stack = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const id = String(stack.pid);
+    const left = client(id);
+    // Another stack's client, whose id starts with this one's, and a process that merely names the label.
+    const other = client(`${id}1`);
+    const bystander = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300_000)', '--', `tes.local.stack=${id}`], { stdio: 'ignore' });
+    const sentinel = spawn('/bin/sh', ['-c', sentinelScript('podman', id)], { stdio: 'ignore' });
+    try {
+      const leftExit = once(left, 'exit');
+      const sentinelExit = once(sentinel, 'exit');
+      stack.kill('SIGKILL');
+      expect(await leftExit).toEqual([null, 'SIGKILL']);
+      // It does not kill itself on the way (its own command line names the flag in two halves).
+      expect(await sentinelExit).toEqual([0, null]);
+      expect(other.exitCode ?? other.signalCode).toBeNull();
+      expect(bystander.exitCode ?? bystander.signalCode).toBeNull();
+    } finally {
+      for (const p of [stack, left, other, bystander, sentinel]) p.kill('SIGKILL');
+    }
+  });
+
+  it('takes only a process id', () => {
+    expect(() => sentinelScript('podman', '1; rm -rf /')).toThrow(/a stack id is a process id/);
   });
 });
 
