@@ -78,7 +78,7 @@ describe('CreateTask', () => {
     expect(full.body.inputs?.[0]?.content).toBe(content);
     expect(full.body.inputs?.[1]?.content).toBe('hi');
     const basic = await suite.tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
-    expect(basic.body.inputs).toEqual([{ path: '/data/genome.txt' }, { path: '/data/small.txt' }]);
+    expect(basic.body.inputs).toEqual([{ path: '/data/genome.txt', type: 'FILE' }, { path: '/data/small.txt', type: 'FILE' }]);
   });
 
   it('drops unsupported backend_parameters with a warning in the system logs', async () => {
@@ -216,7 +216,7 @@ describe('GetTask', () => {
     const reply = await suite.tes.get<TesTask>(`/tasks/${id}?view=BASIC`);
     expectSpecResponse('tesTask', reply.body);
     expect(reply.body).toMatchObject({ id, name: 'views', description: 'all the fields', volumes: ['/vol/shared'], resources: { cpu_cores: 2 } });
-    expect(reply.body.inputs?.[0]).toEqual({ path: '/in/a.txt' });
+    expect(reply.body.inputs?.[0]).toEqual({ path: '/in/a.txt', type: 'FILE' });
     expect(JSON.stringify(reply.body)).not.toContain('secret');
     for (const log of reply.body.logs ?? []) expect(log).not.toHaveProperty('system_logs');
   });
@@ -225,7 +225,17 @@ describe('GetTask', () => {
     const reply = await suite.tes.get<TesTask>(`/tasks/${id}?view=FULL`);
     expectSpecResponse('tesTask', reply.body);
     expect(reply.body.inputs?.[0]?.content).toBe('secret');
-    expect(reply.body.outputs).toEqual([{ path: '/out/*.txt', path_prefix: '/out', url: 's3://some-bucket/out' }]);
+    expect(reply.body.outputs).toEqual([{ path: '/out/*.txt', path_prefix: '/out', url: 's3://some-bucket/out', type: 'FILE' }]);
+  });
+
+  it('gives every input and output a type, in the task and in list pages, as TES 1.0 clients (which require it) read them', async () => {
+    for (const view of ['BASIC', 'FULL']) {
+      const one = (await suite.tes.get<TesTask>(`/tasks/${id}?view=${view}`)).body;
+      expect([...(one.inputs ?? []), ...(one.outputs ?? [])].map((f) => f.type)).toEqual(['FILE', 'DIRECTORY', 'FILE']);
+      const page = (await suite.tes.get<{ tasks: TesTask[] }>(`/tasks?view=${view}&name_prefix=views`)).body.tasks;
+      expect(page.length).toBeGreaterThan(0);
+      for (const listed of page) for (const file of [...(listed.inputs ?? []), ...(listed.outputs ?? [])]) expect(['FILE', 'DIRECTORY'], JSON.stringify(listed)).toContain(file.type);
+    }
   });
 
   it('is served at /v1 too', async () => {

@@ -344,11 +344,11 @@ describe('failures', () => {
     (wiring.deps.objects as MemoryObjects).objects.delete(`tasks/${id}/inputs/0/content`);
     const expired = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
     expect(expired.status).toBe(200);
-    expect((expired.body as unknown as TesTask).inputs?.[0]).toEqual({ path: '/in/large' });
+    expect((expired.body as unknown as TesTask).inputs?.[0]).toEqual({ path: '/in/large', type: 'FILE' });
     // Changed in the bucket, it is not the client's content any more, and is not shown as such.
     (wiring.deps.objects as MemoryObjects).objects.set(`tasks/${id}/inputs/0/content`, 'echo changed');
     const changed = await call(getTask, apiEvent('GET', `/ga4gh/tes/v1/tasks/${id}`, { pathId: id, query: 'view=FULL', sub: 'ivy' }));
-    expect((changed.body as unknown as TesTask).inputs?.[0]).toEqual({ path: '/in/large' });
+    expect((changed.body as unknown as TesTask).inputs?.[0]).toEqual({ path: '/in/large', type: 'FILE' });
   });
 
   it('refuses a task document over 300 KiB once large content is set aside, storing nothing', async () => {

@@ -17,6 +17,21 @@ describe('spec shape', () => {
     });
   });
 
+  it("omits an empty array the schema does not require, and keeps a required one (the compliance runner reads logs[0] of whatever array is there)", () => {
+    const shaped = toSpecShape('tesTask', {
+      inputs: [],
+      outputs: [],
+      volumes: [],
+      executors: [{ image: 'a', command: ['b'] }],
+      logs: [],
+    } as never);
+    expect(shaped).toEqual({ executors: [{ image: 'a', command: ['b'] }] });
+    expect(toSpecShape('tesTask', { executors: [], logs: [{ logs: [], outputs: [], system_logs: [] }] } as never)).toEqual({
+      executors: [],
+      logs: [{ logs: [], outputs: [] }],
+    });
+  });
+
   it('keeps every key of a map field', () => {
     expect(toSpecShape('tesTask', { tags: { 'any key': 'v', x: '' }, executors: [] } as never)).toEqual({
       tags: { 'any key': 'v', x: '' },

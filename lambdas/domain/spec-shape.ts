@@ -1,7 +1,9 @@
 /**
- * Shapes a value to exactly the fields a spec schema declares: unknown fields are dropped and
- * nulls omitted. Requests are stored in this shape and every response leaves in it, because
- * strict clients (py-tes, the Funnel client) reject fields they do not know.
+ * Shapes a value to exactly the fields a spec schema declares: unknown fields are dropped, nulls
+ * omitted, and so is an empty array in a field the schema does not require. Requests are stored in
+ * this shape and every response leaves in it, because strict clients (py-tes, the Funnel client)
+ * reject fields they do not know, and some read the first element of any array that is there (the
+ * GA4GH compliance runner reads `logs[0]` of a task that has `"logs": []` and aborts).
  */
 import { tesSchemas } from './generated/tes-schemas.js';
 
@@ -14,6 +16,7 @@ interface Schema {
   properties?: Readonly<Record<string, Schema>>;
   items?: Schema;
   additionalProperties?: Schema | boolean;
+  required?: readonly string[];
 }
 
 const REF_PREFIX = '#/components/schemas/';
@@ -38,6 +41,14 @@ function propertiesOf(schema: Schema): Record<string, Schema> | undefined {
   return merged;
 }
 
+/** The required properties of a schema, following $ref and allOf. */
+function requiredOf(schema: Schema): Set<string> {
+  const resolved = resolve(schema);
+  const required = new Set(resolved.required);
+  for (const part of resolved.allOf ?? []) for (const name of requiredOf(part)) required.add(name);
+  return required;
+}
+
 function shape(schema: Schema, value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   const resolved = resolve(schema);
@@ -48,6 +59,7 @@ function shape(schema: Schema, value: unknown): unknown {
   if (typeof value !== 'object') return value;
   const properties = propertiesOf(resolved);
   const additional = resolved.additionalProperties;
+  const required = requiredOf(resolved);
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     // Own properties only: a client's `toString` is not the schema's Object.prototype.toString.
@@ -55,7 +67,8 @@ function shape(schema: Schema, value: unknown): unknown {
     const childSchema = declared ?? (typeof additional === 'object' ? additional : undefined);
     if (childSchema === undefined) continue;
     const shaped = shape(childSchema, child);
-    if (shaped !== undefined) out[key] = shaped;
+    if (shaped === undefined || (Array.isArray(shaped) && shaped.length === 0 && !required.has(key))) continue;
+    out[key] = shaped;
   }
   return out;
 }
