@@ -239,6 +239,24 @@ describe('running tasks', () => {
     await tes.post(`/tasks/${id}:cancel`);
   });
 
+  it("shows a second executor's own start time while it runs, not the task's (as a client timing each step reads it)", async () => {
+    const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [sh('sleep 1'), sh('echo second; sleep 30')] }));
+    const id = reply.body.id;
+    const deadline = Date.now() + 30_000;
+    let seen: TesTask | undefined;
+    while (Date.now() < deadline) {
+      seen = (await tes.get<TesTask>(`/tasks/${id}?view=FULL`)).body;
+      if (seen.logs?.[0]?.logs[1]?.stdout === 'second\n') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await tes.post(`/tasks/${id}:cancel`);
+    const [first, second] = seen?.logs?.[0]?.logs ?? [];
+    expect(second, JSON.stringify(seen)).toMatchObject({ stdout: 'second\n', start_time: expect.any(String) });
+    // The first executor slept a second: the second cannot have started before it ended.
+    expect(Date.parse(second?.start_time ?? '')).toBeGreaterThanOrEqual(Date.parse(first?.end_time ?? 'x'));
+    expect(Date.parse(second?.start_time ?? '') - Date.parse(first?.start_time ?? '')).toBeGreaterThanOrEqual(1000);
+  });
+
   it('cancel while running → CANCELED within 5 s, and the process is gone', async () => {
     const marker = `cancel-${RUN_ID}`;
     const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [sh(`exec sleep 300 # ${marker}`)] }));

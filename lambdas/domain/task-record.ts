@@ -56,6 +56,11 @@ export function ecsTaskMetadataKey(executorIndex: number): string {
   return `ecs_task_${executorIndex}`;
 }
 
+/** The attempt-metadata key under which the workflow notes when executor `index` started (RFC 3339). */
+export function executorStartMetadataKey(executorIndex: number): string {
+  return `executor_${executorIndex}_start_time`;
+}
+
 /** The ECS tasks an attempt's runs started, as the workflow noted them in its metadata. */
 export function ecsTaskArns(attempt: TesTaskLog | undefined): string[] {
   return Object.entries(attempt?.metadata ?? {})

@@ -86,8 +86,8 @@ export interface LocalEcsDeps {
   sandbox: Sandbox;
   /** Root of per-task volumes and logs; readable only by root and the tasks' own uids. */
   workRoot: string;
-  /** Called once the executor process has started (the ECS "task running" event). */
-  onExecutorStarted: (taskId: string) => Promise<void>;
+  /** Called once the executor process has started (the ECS "task running" event), with when. */
+  onExecutorStarted: (taskId: string, executorIndex: number, at: Date) => Promise<void>;
   /**
    * What this machine offers the tasks: runs start, first come first served, while the vCPUs and
    * memory their Fargate sizes ask for fit in it (one larger than the machine runs alone).
@@ -538,7 +538,7 @@ export class LocalEcsRunner implements LogStore {
       if (this.canceled.has(taskId)) kill();
       // Its stdout and stderr are kept on this disk too, so they count against the task's.
       const watchdog = this.watchDisk([...volumes.values(), stdoutFile, stderrFile], limitGiB, kill, exited);
-      await this.deps.onExecutorStarted(taskId).catch(() => undefined);
+      await this.deps.onExecutorStarted(taskId, executorIndex, new Date()).catch(() => undefined);
       const exitCode = await exited;
       const overLimit = await watchdog;
       const { reason: platformReason, removed } = await this.deps.sandbox.finish(spec, exitCode);

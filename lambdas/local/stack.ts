@@ -313,7 +313,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         definitions: registry,
         sandbox: chosen.sandbox,
         workRoot,
-        onExecutorStarted: (taskId) => executorStarted({ store }, taskId),
+        onExecutorStarted: (taskId, index, at) => executorStarted({ store }, taskId, { index, at }),
         capacity,
         objects,
         ...localLimits(options.env ?? {}),

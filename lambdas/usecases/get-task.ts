@@ -4,7 +4,7 @@
  */
 import type { Caller } from '../domain/caller.js';
 import { TaskNotFoundError } from '../domain/errors.js';
-import type { TaskRecord } from '../domain/task-record.js';
+import { executorStartMetadataKey, type TaskRecord } from '../domain/task-record.js';
 import { MAX_RESPONSE_BYTES, outputPageKey, reportKey, sha256Hex, spilledLogKey, type OutputPage, type SpilledLog } from '../domain/output-list.js';
 import type { TesExecutorLog, TesOutputFileLog, TesTask, TesView } from '../domain/tes.js';
 import { LOG_TAIL_BYTES } from '../ports/log-store.js';
@@ -47,7 +47,7 @@ export async function withContent(deps: Pick<TesDeps, 'objects'>, record: TaskRe
 }
 
 /**
- * While an executor runs, the FULL view shows its log so far: start time and stdout/stderr tails
+ * While an executor runs, the FULL view shows its log so far: its own start time and stdout/stderr tails
  * from the log store. It has no end_time yet; its exit_code (required by the schema) reads 0 until
  * the executor has ended.
  */
@@ -58,7 +58,9 @@ export async function withRunningExecutor(deps: Pick<TesDeps, 'logs'>, record: T
   if (index >= record.task.executors.length) return record;
   const stdout = await deps.logs.tail(record.id, index, 'stdout', LOG_TAIL_BYTES);
   const stderr = await deps.logs.tail(record.id, index, 'stderr', LOG_TAIL_BYTES);
-  const running: TesExecutorLog = { exit_code: 0, ...(attempt.start_time ? { start_time: attempt.start_time } : {}) };
+  // Its own start as the platform noted it; before that note, the attempt's start for the first executor only.
+  const startTime = attempt.metadata?.[executorStartMetadataKey(index)] ?? (index === 0 ? attempt.start_time : undefined);
+  const running: TesExecutorLog = { exit_code: 0, ...(startTime ? { start_time: startTime } : {}) };
   if (stdout !== undefined) running.stdout = stdout;
   if (stderr !== undefined) running.stderr = stderr;
   return { ...record, logs: [...record.logs.slice(0, -1), { ...attempt, logs: [...attempt.logs, running] }] };

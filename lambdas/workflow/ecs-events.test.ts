@@ -73,6 +73,24 @@ describe('ECS task state changes', () => {
     expect((await table.store.get(task.id))?.logs[0]?.metadata).toEqual({ ecs_task_0: 'arn:first' });
   });
 
+  it("note each executor's own start (the event's time), so a second executor's running log does not show the task's start", async () => {
+    const task = await stored('INITIALIZING');
+    const at = (e: ReturnType<typeof event>, time: string) => ({ ...e, time });
+    await onEcsTaskStateChange({ store: table.store }, at(withIndex(event(task.id, 'RUNNING', 'RUNNING'), 0), '2026-12-01T10:00:00Z'));
+    let read = await table.store.get(task.id);
+    expect(read?.state).toBe('RUNNING');
+    expect(read?.logs[0]?.metadata).toMatchObject({ executor_0_start_time: '2026-12-01T10:00:00.000Z' });
+    // Record wrote executor 0 up; executor 1 starts a minute later.
+    await table.store.updateLogs(read!, [{ ...(read!.logs[0] as TesTaskLog), logs: [{ exit_code: 0 }] }]);
+    await onEcsTaskStateChange({ store: table.store }, at(withIndex(event(task.id, 'RUNNING', 'RUNNING'), 1), '2026-12-01T10:01:00Z'));
+    read = await table.store.get(task.id);
+    expect(read?.logs[0]?.metadata).toMatchObject({ executor_0_start_time: '2026-12-01T10:00:00.000Z', executor_1_start_time: '2026-12-01T10:01:00.000Z' });
+    // A repeated or late event changes nothing: the first note stands, and a run written up gets none.
+    await onEcsTaskStateChange({ store: table.store }, at(withIndex(event(task.id, 'RUNNING', 'RUNNING'), 1), '2026-12-01T10:05:00Z'));
+    await onEcsTaskStateChange({ store: table.store }, at(withIndex(event(task.id, 'RUNNING', 'RUNNING'), 0), '2026-12-01T10:06:00Z'));
+    expect((await table.store.get(task.id))?.logs[0]?.metadata).toEqual(read?.logs[0]?.metadata);
+  });
+
   it('leave the state alone while only stage-in runs', async () => {
     const task = await stored('INITIALIZING');
     await onEcsTaskStateChange({ store: table.store }, event(task.id, 'RUNNING', 'PENDING'));

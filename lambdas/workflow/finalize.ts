@@ -6,9 +6,10 @@
 import { maxRuntimeSeconds } from '../domain/backend-parameters.js';
 import { FARGATE_PRICES, fargateCost, fargateSize } from '../domain/fargate.js';
 import { isTerminal } from '../domain/states.js';
-import { ecsTaskArns } from '../domain/task-record.js';
+import { ecsTaskArns, executorStartMetadataKey } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
 import { moveTask, withSystemLog } from '../usecases/transitions.js';
+import { StaleWriteError } from '../ports/task-store.js';
 import type { WorkflowDeps } from './deps.js';
 import type { StepFailure, WorkflowState } from './state.js';
 
@@ -56,8 +57,42 @@ export async function recordFailure(deps: WorkflowDeps, state: WorkflowState): P
   return { state: ended.state };
 }
 
-/** The executor's container started (the ECS task-state event): INITIALIZING → RUNNING. */
-export async function executorStarted(deps: Pick<WorkflowDeps, 'store'>, taskId: string): Promise<void> {
-  const read = await deps.store.get(taskId);
-  if (read !== undefined && read.state === 'INITIALIZING') await moveTask(deps, read, 'RUNNING');
+/** When an executor started, as the platform saw it. */
+export interface ExecutorStart {
+  index: number;
+  at: Date;
+}
+
+/** The attempt's logs with executor `start.index`'s start noted in its metadata (unchanged when noted already). */
+function withExecutorStart(logs: TesTaskLog[], start: ExecutorStart): TesTaskLog[] {
+  const last = logs.at(-1);
+  const key = executorStartMetadataKey(start.index);
+  if (last === undefined || last.metadata?.[key] !== undefined) return logs;
+  return [...logs.slice(0, -1), { ...last, metadata: { ...last.metadata, [key]: start.at.toISOString() } }];
+}
+
+/**
+ * The executor's container started (the ECS task-state event): INITIALIZING → RUNNING, and when it
+ * started noted for the running executor's log (a second executor's is its own, not the task's).
+ */
+export async function executorStarted(deps: Pick<WorkflowDeps, 'store'>, taskId: string, start?: ExecutorStart): Promise<void> {
+  let read = await deps.store.get(taskId);
+  if (read === undefined) return;
+  if (read.state === 'INITIALIZING') {
+    await moveTask(deps, read, 'RUNNING', start === undefined ? undefined : (logs) => withExecutorStart(logs, start));
+    return;
+  }
+  if (start === undefined) return;
+  for (let attempt = 0; attempt < 5 && read !== undefined && read.state === 'RUNNING'; attempt += 1) {
+    const logs = withExecutorStart(read.logs, start);
+    // A late event for a run Record has already written up changes nothing.
+    if (logs === read.logs || start.index < (read.logs.at(-1)?.logs.length ?? 0)) return;
+    try {
+      await deps.store.updateLogs(read, logs);
+      return;
+    } catch (error) {
+      if (!(error instanceof StaleWriteError)) throw error;
+      read = error.current;
+    }
+  }
 }

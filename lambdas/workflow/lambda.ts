@@ -25,6 +25,8 @@ export const recordFailureHandler = (event: WorkflowState) => recordFailure(wiri
 
 /** EventBridge "ECS Task State Change" for tasks in a `tes:<id>` group. */
 export interface EcsTaskStateChange {
+  /** When ECS saw the change (RFC 3339): for a RUNNING executor container, when it started. */
+  time?: string;
   detail: {
     group?: string;
     taskArn?: string;
@@ -49,7 +51,11 @@ export async function onEcsTaskStateChange(deps: Pick<WorkflowDeps, 'store'>, ev
   const taskId = event.detail.group?.startsWith('tes:') ? event.detail.group.slice(4) : undefined;
   if (taskId === undefined) return;
   const executor = event.detail.containers?.find((c) => c.name === CONTAINERS.executor);
-  if (executor?.lastStatus === 'RUNNING') await executorStarted(deps, taskId);
+  if (executor?.lastStatus === 'RUNNING') {
+    const index = executorIndexOf(event);
+    const at = event.time === undefined ? undefined : new Date(event.time);
+    await executorStarted(deps, taskId, index === undefined || at === undefined || Number.isNaN(at.getTime()) ? undefined : { index, at });
+  }
   const read = await deps.store.get(taskId);
   if (read === undefined) return;
   // Notes the run's ECS task (its log stream) for the executor now running: a write lost to another
