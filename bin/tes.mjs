@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `tes` (`npx tes` in this repository): runs the command line (cli/main.ts) from one bundle, built
- * with esbuild the first time and again only when its sources (cli/, the lambdas/domain modules it
- * shares with the server), the lockfile or this file changed; kept under
+ * with esbuild the first time and again only when its sources (cli/, the lambdas/domain and
+ * lambdas/ports modules it shares with the server), the lockfile or this file changed; kept under
  * node_modules/.cache/tes-cli/. Its packages (commander, ora) are in the bundle, so a call loads one
  * file and its compiled code from V8's cache.
  */
@@ -13,7 +13,7 @@ import { cachedBundle, useCompileCache } from '../scripts/cached-bundle.mjs';
 const built = await cachedBundle({
   name: 'tes-cli',
   entries: ['cli/main.ts'],
-  watch: ['cli', 'lambdas/domain'],
+  watch: ['cli', 'lambdas/domain', 'lambdas/ports'],
   launcher: import.meta.filename,
   what: 'the tes command',
 });

@@ -75,3 +75,14 @@ describe('LogFollower', () => {
     expect(text(follower.update(again))).toBe('<[… the task started again (attempt 2) …]>|stdout:second\n');
   });
 });
+
+describe('LogFollower, first sight of a full tail', () => {
+  it("says earlier output is not shown when the first tail seen is the server's whole tail size", () => {
+    const follower = new LogFollower({ streams: ['stdout'] });
+    const tail = `${'x'.repeat(10_239)}\n`;
+    expect(follower.update(view('COMPLETE', [{ stdout: tail, end_time: '2026-01-01T00:00:01Z' }], 1))).toEqual([
+      { notice: expect.stringMatching(/executor 0 stdout: earlier output not shown/) },
+      { stream: 'stdout', executor: 0, text: tail },
+    ]);
+  });
+});

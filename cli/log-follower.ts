@@ -6,7 +6,7 @@
  */
 import type { TesTask } from '../lambdas/domain/tes.js';
 import { isTerminal } from '../lambdas/domain/states.js';
-import { newOutput, settledTail } from './tail.js';
+import { lostItsStart, newOutput, settledTail } from './tail.js';
 
 export type Stream = 'stdout' | 'stderr';
 
@@ -49,9 +49,11 @@ export class LogFollower {
       const final = log?.end_time !== undefined || this.index < logs.length - 1 || ended;
       if (this.options.executor === undefined || this.options.executor === this.index) {
         for (const stream of this.options.streams) {
-          const tail = settledTail(log?.[stream] ?? '', final);
+          const raw = log?.[stream] ?? '';
+          const tail = settledTail(raw, final);
           const { text, skipped } = newOutput(this.printed[stream], tail);
           if (skipped) chunks.push({ notice: `[… executor ${this.index} ${stream}: output skipped (more than the server's tail arrived between two looks) …]` });
+          else if (this.printed[stream] === '' && lostItsStart(raw)) chunks.push({ notice: `[… executor ${this.index} ${stream}: earlier output not shown (the server keeps only the last part) …]` });
           if (text !== '') chunks.push({ stream, executor: this.index, text });
           this.printed[stream] = tail;
         }

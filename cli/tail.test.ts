@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newOutput, overlap, settledTail } from './tail.js';
+import { lostItsStart, newOutput, overlap, settledTail } from './tail.js';
 
 /** The last `size` characters of a stream, as the server shows a tail. */
 const tailOf = (stream: string, size: number) => stream.slice(-size);
@@ -81,5 +81,17 @@ describe('overlap', () => {
     const started = performance.now();
     expect(overlap(tail, `${tail.slice(100)}n`)).toBe(10_140);
     expect(performance.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('lostItsStart', () => {
+  it("is true for a tail of the server's tail size, also when a character was cut in two at its start", () => {
+    expect(lostItsStart('x'.repeat(10_240))).toBe(true);
+    expect(lostItsStart(`\uFFFD\uFFFD${'x'.repeat(10_238)}`)).toBe(true);
+  });
+
+  it('is false for a shorter tail, and for a longer one (a server that keeps whole streams)', () => {
+    expect(lostItsStart('x'.repeat(10_239))).toBe(false);
+    expect(lostItsStart('x'.repeat(50_000))).toBe(false);
   });
 });

@@ -5,6 +5,7 @@
  * end of the old tail that the new one starts with. When they share nothing, more arrived between
  * two looks than a tail holds, and what lay between is lost.
  */
+import { LOG_TAIL_BYTES } from '../lambdas/ports/log-store.js';
 
 /** What `current` adds to `previous`, two tails of one growing stream; `skipped` when some of it was lost between them. */
 export function newOutput(previous: string, current: string): { text: string; skipped: boolean } {
@@ -42,4 +43,15 @@ export function overlap(previous: string, current: string): number {
     if (current[matched] === c) matched += 1;
   }
   return matched;
+}
+
+/**
+ * True when a tail is as long as this server cuts tails to (10 KiB): what its executor wrote before
+ * it is not shown. A character cut in two at either end decodes to U+FFFD (3 bytes for each 1 to 3
+ * bytes), so a cut tail may be up to 8 bytes longer. Servers that keep whole streams seldom hit
+ * this size to the byte.
+ */
+export function lostItsStart(tail: string, tailBytes = LOG_TAIL_BYTES): boolean {
+  const bytes = Buffer.byteLength(tail, 'utf8');
+  return bytes >= tailBytes && bytes <= tailBytes + 8;
 }
