@@ -79,49 +79,54 @@ a token is --token, else TES_TOKEN.
 ${EXIT_CODES_HELP}`,
     );
 
-  withTaskOptions(withGlobalOptions(tes.command('run')))
-    .description("create a task and follow it: its executors' output as it comes, then exit with its outcome")
-    .option('-d, --detach', "only create it, and print its id")
+  withGlobalOptions(
+    withTaskOptions(tes.command('run'))
+      .description("create a task and follow it: its executors' output as it comes, then exit with its outcome")
+      .option('-d, --detach', 'only create it, and print its id'),
+  )
+    .addHelpText('after', `\nThe command is everything after -- (or from the first word that is no option on).\nExits 0 when the task completes, else with its last executor's exit code (tes --help lists the rest).\nCtrl-C cancels the task.`)
     .action((command: string[], options: commands.RunOptions & GlobalOptions) => run((c) => commands.run(c, options, command), options));
 
-  withTaskOptions(withGlobalOptions(tes.command('submit')))
-    .description("create a task without following it: prints its id ({\"id\": …} with --json)")
-    .action((command: string[], options: commands.RunOptions & GlobalOptions) => run((c) => commands.submit(c, options, command), options));
+  withGlobalOptions(withTaskOptions(tes.command('submit')).description('create a task without following it: prints its id ({"id": …} with --json)')).action(
+    (command: string[], options: commands.RunOptions & GlobalOptions) => run((c) => commands.submit(c, options, command), options),
+  );
 
-  withGlobalOptions(tes.command('get'))
-    .description('show one task')
-    .argument('<id>')
-    .addOption(new Option('--view <view>', 'how much of it: MINIMAL, BASIC (default) or FULL').choices(TES_VIEWS))
-    .action((id: string, options: { view?: (typeof TES_VIEWS)[number] } & GlobalOptions) => run((c) => commands.get(c, id, options.view), options));
+  withGlobalOptions(
+    tes
+      .command('get')
+      .description('show one task')
+      .argument('<id>')
+      .addOption(new Option('--view <view>', 'how much of it (default BASIC)').choices(TES_VIEWS)),
+  ).action((id: string, options: { view?: (typeof TES_VIEWS)[number] } & GlobalOptions) => run((c) => commands.get(c, id, options.view), options));
 
-  withGlobalOptions(tes.command('list'))
-    .description('list tasks, newest first: one page, or every page with --all')
-    .addOption(new Option('--state <state>', 'only tasks in this state').choices(TES_STATES))
-    .option('--name-prefix <prefix>', 'only tasks whose name starts so')
-    .option('--tag <K=V>', 'only tasks with this tag (repeatable; K alone: any value)', collect)
-    .addOption(new Option('--view <view>', 'how much of each: MINIMAL, BASIC (default) or FULL').choices(TES_VIEWS))
-    .option('--page-size <n>', 'tasks a page (the server caps it)', whole('--page-size', 1))
-    .option('--page-token <token>', 'the page a previous list said comes next')
-    .option('--all', 'every page, following next_page_token')
-    .action((options: commands.ListOptions & GlobalOptions) => run((c) => commands.list(c, options), options));
+  withGlobalOptions(
+    tes
+      .command('list')
+      .description('list tasks, newest first: one page, or every page with --all')
+      .addOption(new Option('--state <state>', 'only tasks in this state').choices(TES_STATES))
+      .option('--name-prefix <prefix>', 'only tasks whose name starts so')
+      .option('--tag <K=V>', 'only tasks with this tag (repeatable; K alone: any value)', collect)
+      .addOption(new Option('--view <view>', 'how much of each (default BASIC)').choices(TES_VIEWS))
+      .option('--page-size <n>', 'tasks a page (the server caps it)', whole('--page-size', 1))
+      .option('--page-token <token>', 'the page a previous list said comes next')
+      .option('--all', 'every page, following next_page_token'),
+  ).action((options: commands.ListOptions & GlobalOptions) => run((c) => commands.list(c, options), options));
 
-  withGlobalOptions(tes.command('wait'))
-    .description('wait until every task has ended: exits 0 when all completed, else as the first that did not')
-    .argument('<id...>')
-    .action((ids: string[], options: GlobalOptions) => run((c) => commands.wait(c, ids), options));
+  withGlobalOptions(tes.command('wait').description('wait until every task has ended: exits 0 when all completed, else as the first that did not').argument('<id...>')).action(
+    (ids: string[], options: GlobalOptions) => run((c) => commands.wait(c, ids), options),
+  );
 
-  withGlobalOptions(tes.command('cancel'))
-    .description('cancel tasks')
-    .argument('<id...>')
-    .action((ids: string[], options: GlobalOptions) => run((c) => commands.cancel(c, ids), options));
+  withGlobalOptions(tes.command('cancel').description('cancel tasks').argument('<id...>')).action((ids: string[], options: GlobalOptions) => run((c) => commands.cancel(c, ids), options));
 
-  withGlobalOptions(tes.command('logs'))
-    .description("print a task's executor output: stdout on stdout, stderr on stderr (the server keeps each one's last part)")
-    .argument('<id>')
-    .option('-f, --follow', 'follow a task that still runs, until it ends')
-    .option('--executor <i>', 'only this executor (0 is the first)', whole('--executor', 0))
-    .option('--stderr', "only the executors' stderr, printed on stdout")
-    .action((id: string, options: commands.LogsOptions & GlobalOptions) => run((c) => commands.logs(c, id, options), options));
+  withGlobalOptions(
+    tes
+      .command('logs')
+      .description("print a task's executor output: stdout on stdout, stderr on stderr (the server keeps each one's last part)")
+      .argument('<id>')
+      .option('-f, --follow', 'follow a task that still runs, until it ends')
+      .option('--executor <i>', 'only this executor (0 is the first)', whole('--executor', 0))
+      .option('--stderr', "only the executors' stderr, printed on stdout"),
+  ).action((id: string, options: commands.LogsOptions & GlobalOptions) => run((c) => commands.logs(c, id, options), options));
 
   return tes;
 }
