@@ -218,7 +218,8 @@ export async function logs(context: Context, id: string, options: LogsOptions): 
   }
   const print = printer(context, options.stderr === true);
   if (options.follow === true && !(task.state !== undefined && isTerminal(task.state))) {
-    const kind = progressKind(context.terminal, context.quiet);
+    // Like `docker logs -f`, nothing but the output unless a terminal can show a live line beside it.
+    const kind = progressKind(context.terminal, context.quiet) === 'live' ? 'live' : 'none';
     task = await followTask(context.client, id, {
       ...selection,
       streams: context.json ? [] : streams,

@@ -234,7 +234,7 @@ describe('tes submit, get, wait, logs and cancel', () => {
     const follow = await tes(['logs', '-f', id]);
     expect(follow.code, follow.stderr).toBe(0);
     expect(follow.stdout).toBe('one\nthree\n');
-    expect(follow.stderr).toContain('two\n');
+    expect(follow.stderr).toBe('two\n');
     expect((await getTask(id)).state).toBe('COMPLETE');
     expect((await tes(['logs', id, '--stderr'])).stdout).toBe('two\n');
     const json = JSON.parse((await tes(['logs', '--json', id])).stdout) as { state: string; logs: { executor: number; stdout: string; stderr: string }[] };
