@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['lambdas/**/*.test.ts', 'scripts/**/*.test.ts', 'statemachine/**/*.test.ts', 'infra-tests/**/*.test.ts'],
+    include: ['lambdas/**/*.test.ts', 'cli/**/*.test.ts', 'scripts/**/*.test.ts', 'statemachine/**/*.test.ts', 'infra-tests/**/*.test.ts'],
     // The audit log lines are asserted where they matter; elsewhere they would drown the output.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
     testTimeout: 30_000,
