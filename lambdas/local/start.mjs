@@ -7,7 +7,8 @@
  *
  * In the bundle, `import.meta.dirname` still names the directory of the source file it is written
  * in (the state-machine definition and the staging runtime are found beside their sources), while
- * `import.meta.url` names the bundle (the S3 process runs its bundled twin, s3-process.mjs).
+ * `import.meta.url` names the bundle (the S3 process runs its bundled twin, s3-process.mjs, and the
+ * server serves the dashboard from dashboard/ beside main.mjs, which each build holds).
  */
 /* global process, console */
 import { createHash } from 'node:crypto';
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { constants, createRequire, enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { buildDashboard } from '../../dashboard/build.mjs';
 import { privateDirectory } from './private-dir.mjs';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -32,10 +34,10 @@ function sources() {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|mts|mjs|json)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) found.push(path);
+      else if (/\.(ts|mts|mjs|json|html|css|svg)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) found.push(path);
     }
   };
-  for (const dir of ['lambdas', 'statemachine']) walk(join(REPO, dir));
+  for (const dir of ['lambdas', 'statemachine', 'dashboard']) walk(join(REPO, dir));
   found.push(join(REPO, 'package-lock.json'), join(REPO, 'tsconfig.json'));
   return found.sort().map((path) => {
     const { size, mtimeMs } = statSync(path);
@@ -90,6 +92,8 @@ async function build(outdir) {
     plugins: [fromRepository, sourceDirname],
     logLevel: 'warning',
   });
+  // The dashboard's page, which the server serves from beside main.mjs.
+  await buildDashboard(esbuild, join(outdir, 'dashboard'));
   // esbuild's service process would otherwise live as long as the stack.
   await esbuild.stop();
 }
