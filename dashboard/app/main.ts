@@ -70,6 +70,8 @@ async function start(): Promise<void> {
     try {
       await completeSignIn(config);
     } catch (error) {
+      // A sign-in answer that fails ends whatever session this tab had: the user sees why and signs in afresh.
+      forget();
       reason = `Signing in failed: ${messageOf(error)}`;
     }
   }
