@@ -6,12 +6,16 @@
  * cancel, HTML in a task shown as text, and with TES_AUTH=jwt each user's own tasks only. Every page
  * must end with no console error, CSP violation or dialog. Screenshots go to test-artifacts/dashboard/.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DASHBOARD_HEADERS, dashboardCsp, type DashboardConfig } from '../dashboard/site.js';
 import type { TesTask } from '../lambdas/domain/tes.js';
 import { localIssuer } from '../lambdas/local/local-issuer.js';
 import { issuerKeyFile } from '../lambdas/local/stack.js';
@@ -418,5 +422,126 @@ describe('with TES_AUTH=jwt', () => {
     await textMatches(page, '#sign-in-problem', /The API refused the token/);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(problems.filter((p) => !/401 \(Unauthorized\)/.test(p))).toEqual([]);
+  });
+});
+
+/**
+ * An OpenID Connect issuer as far as the dashboard sees one: an authorize endpoint that sends the
+ * browser back with a code (or, when told to, with a state of its own), a token endpoint that trades
+ * a code once for a token of the local issuer, only with the verifier whose S256 challenge came with
+ * it, and a logout endpoint that sends the browser back.
+ */
+async function stubIssuer(token: () => Promise<string>) {
+  const seen = { authorize: [] as URLSearchParams[], token: [] as URLSearchParams[], logout: [] as URLSearchParams[], verified: 0, tamper: false };
+  const codes = new Map<string, { challenge: string; redirectUri: string; clientId: string }>();
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://stub');
+      if (url.pathname === '/authorize') {
+        seen.authorize.push(url.searchParams);
+        const code = randomBytes(12).toString('hex');
+        codes.set(code, { challenge: url.searchParams.get('code_challenge') ?? '', redirectUri: url.searchParams.get('redirect_uri') ?? '', clientId: url.searchParams.get('client_id') ?? '' });
+        const back = new URL(url.searchParams.get('redirect_uri') ?? '');
+        back.searchParams.set('code', code);
+        back.searchParams.set('state', seen.tamper ? 'not-the-state-it-sent' : (url.searchParams.get('state') ?? ''));
+        response.writeHead(302, { location: back.href }).end();
+      } else if (url.pathname === '/token' && request.method === 'POST') {
+        let body = '';
+        for await (const chunk of request) body += String(chunk);
+        const form = new URLSearchParams(body);
+        seen.token.push(form);
+        const issued = codes.get(form.get('code') ?? '');
+        codes.delete(form.get('code') ?? '');
+        const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
+        const good = issued !== undefined && form.get('grant_type') === 'authorization_code' && issued.challenge === challenge && issued.redirectUri === form.get('redirect_uri') && issued.clientId === form.get('client_id');
+        if (good) seen.verified += 1;
+        response.writeHead(good ? 200 : 400, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+        response.end(JSON.stringify(good ? { access_token: await token(), token_type: 'Bearer', expires_in: 3600 } : { error: 'invalid_grant' }));
+      } else if (url.pathname === '/logout') {
+        seen.logout.push(url.searchParams);
+        response.writeHead(302, { location: url.searchParams.get('logout_uri') ?? '/' }).end();
+      } else {
+        response.writeHead(404).end();
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * The dashboard as a deployment signing in with that issuer serves it: the page npm start built,
+ * with the config.json and the CSP the CDK construct gives such a deployment (dashboard/site.ts),
+ * and the API behind the same origin.
+ */
+async function deployment(stack: Stack, config: Omit<DashboardConfig, 'apiUrl'>, connectTo: string[]) {
+  const csp = dashboardCsp(connectTo);
+  const server: Server = createServer((request, response) => {
+    void (async () => {
+      const path = (request.url ?? '/').replace(/\?.*$/s, '');
+      if (path === '/config.json') {
+        response.writeHead(200, { ...DASHBOARD_HEADERS, 'content-security-policy': csp, 'content-type': 'application/json' });
+        response.end(JSON.stringify({ apiUrl: '/ga4gh/tes/v1', ...config }));
+        return;
+      }
+      const authorization = request.headers.authorization;
+      const upstream = await fetch(new URL(request.url ?? '/', stack.root), { method: request.method ?? 'GET', headers: authorization === undefined ? {} : { authorization } });
+      const headers = Object.fromEntries([...upstream.headers].filter(([name]) => ['content-type', ...Object.keys(DASHBOARD_HEADERS)].includes(name)));
+      response.writeHead(upstream.status, path.startsWith('/ga4gh/') ? headers : { ...headers, 'content-security-policy': csp });
+      response.end(Buffer.from(await upstream.arrayBuffer()));
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { root: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('signing in with OpenID Connect', () => {
+  it('goes to the issuer with PKCE (S256) and a state, trades the code with the verifier, calls the API with the token, and signs out at the issuer', async () => {
+    const issuer = await localIssuer(issuerKeyFile(guarded.dataDir));
+    const carolTask = await create(guarded, task({ name: `carol-${RUN_ID}` }), await issuer.issue('carol'));
+    const stub = await stubIssuer(() => issuer.issue('carol'));
+    const site = await deployment(
+      guarded,
+      { auth: 'oidc', issuer: stub.origin, clientId: 'tes-dashboard', authorizeUrl: `${stub.origin}/authorize`, tokenUrl: `${stub.origin}/token`, logoutUrl: `${stub.origin}/logout` },
+      [stub.origin],
+    );
+    try {
+      const { page, problems } = await tab();
+      await page.goto(site.root);
+      await page.waitForSelector('#sign-in');
+      await Promise.all([page.waitForNavigation(), page.click('#sign-in')]);
+      await rowsAre(page, [carolTask]);
+      expect(await text(page, '#who')).toBe('carol');
+      const asked = stub.seen.authorize[0] as URLSearchParams;
+      expect(Object.fromEntries([...asked].filter(([key]) => !['state', 'code_challenge'].includes(key)))).toEqual({
+        response_type: 'code',
+        client_id: 'tes-dashboard',
+        redirect_uri: site.root,
+        scope: 'openid',
+        code_challenge_method: 'S256',
+      });
+      expect(asked.get('state')).toMatch(/^[\w-]{22,}$/);
+      expect(asked.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+      expect(stub.seen.verified).toBe(1);
+      // The code is gone from the address bar, and the token lives in this tab's sessionStorage only.
+      expect(page.url()).toBe(site.root);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+
+      await Promise.all([page.waitForNavigation(), page.click('#sign-out')]);
+      await page.waitForSelector('#sign-in');
+      expect(Object.fromEntries(stub.seen.logout[0] ?? [])).toEqual({ client_id: 'tes-dashboard', logout_uri: site.root });
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+      // An answer carrying a state this tab did not send is refused before any code is traded.
+      stub.seen.tamper = true;
+      await Promise.all([page.waitForNavigation(), page.click('#sign-in')]);
+      await textMatches(page, '#sign-in-problem', /does not belong to a sign-in started in this tab/);
+      expect(stub.seen.token.length).toBe(1);
+      expect(page.url()).toBe(site.root);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(problems).toEqual([]);
+    } finally {
+      await Promise.all([stub.close(), site.close()]);
+    }
   });
 });
