@@ -23,6 +23,20 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   {
+    // The dashboard shows what task submitters wrote: as text only, never parsed as HTML (dashboard/app/dom.ts).
+    files: ['dashboard/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'srcdoc', 'createContextualFragment', 'parseFromString', 'setHTMLUnsafe'].map((property) => ({
+          property,
+          message: 'task text goes into the page as text: build elements with h() from dashboard/app/dom.ts',
+        })),
+        { object: 'document', property: 'write', message: 'build elements with h() from dashboard/app/dom.ts' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -49,6 +49,24 @@ export interface TesConfig {
   guardDuty: boolean;
   /** Where alarms go (an email address), if anywhere. */
   alarmEmail?: string;
+  /** The web dashboard (CloudFront and a private bucket), when `dashboard` is true. */
+  dashboard?: DashboardSettings;
+}
+
+/** How the dashboard signs users in, from the `dashboard*` context keys (README, Dashboard). */
+export interface DashboardSettings {
+  /** auth=cognito: the hosted UI's domain prefix (`<prefix>.auth.<region>.amazoncognito.com`); default tes-<hash>-<account>. */
+  cognitoDomainPrefix?: string;
+  /** auth=oidc: the public client (no secret) registered at the issuer for the dashboard's URL. */
+  clientId?: string;
+  /** auth=oidc: endpoints the issuer's discovery document would otherwise name. */
+  authorizeUrl?: string;
+  tokenUrl?: string;
+  logoutUrl?: string;
+  /** The scopes the dashboard asks for (space-separated). */
+  scopes: string;
+  /** Which token the dashboard calls the API with: the access token, or the ID token where the issuer's access tokens are not for the API. */
+  tokenType: 'access_token' | 'id_token';
 }
 
 type Context = (key: string) => unknown;
@@ -138,6 +156,46 @@ function fargatePrices(value: unknown): string {
   return text;
 }
 
+/** The Cognito rules for a hosted UI domain prefix. */
+const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The `dashboard*` context keys, checked; undefined unless `dashboard` is true. */
+function dashboardSettings(context: Context, auth: Auth): DashboardSettings | undefined {
+  const enabled = context('dashboard');
+  if (enabled === undefined || enabled === false || enabled === 'false') return undefined;
+  if (enabled !== true && enabled !== 'true') throw new Error(`context dashboard must be true or false, not ${JSON.stringify(enabled)}`);
+  const text = (key: string): string | undefined => {
+    const value = context(key);
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') throw new Error(`context ${key} must be a string`);
+    return value;
+  };
+  const url = (key: string): string | undefined => {
+    const value = text(key);
+    if (value !== undefined && !/^https:\/\/[^/\s]+(\/\S*)?$/.test(value)) throw new Error(`context ${key} must be an https URL, not ${value}`);
+    return value;
+  };
+  const tokenType = text('dashboardTokenType') ?? 'access_token';
+  if (tokenType !== 'access_token' && tokenType !== 'id_token') throw new Error(`context dashboardTokenType must be access_token or id_token, not ${tokenType}`);
+  const settings: DashboardSettings = { scopes: text('dashboardScopes') ?? (auth === 'cognito' ? 'openid email profile' : 'openid'), tokenType };
+  if (auth === 'cognito') {
+    const prefix = text('dashboardDomainPrefix');
+    if (prefix !== undefined && (!DOMAIN_PREFIX.test(prefix) || /aws|amazon|cognito/.test(prefix))) {
+      throw new Error(`context dashboardDomainPrefix must be lower-case letters, digits and hyphens (at most 63), without aws, amazon or cognito, not ${prefix}`);
+    }
+    if (prefix !== undefined) settings.cognitoDomainPrefix = prefix;
+  } else if (auth === 'oidc') {
+    const clientId = text('dashboardClientId');
+    if (clientId === undefined) throw new Error("dashboard=true with auth=oidc needs context dashboardClientId: a public client (no secret) at the issuer, whose redirect URI is the dashboard's URL");
+    settings.clientId = clientId;
+    for (const [key, field] of [['dashboardAuthorizeUrl', 'authorizeUrl'], ['dashboardTokenUrl', 'tokenUrl'], ['dashboardLogoutUrl', 'logoutUrl']] as const) {
+      const value = url(key);
+      if (value !== undefined) settings[field] = value;
+    }
+  }
+  return settings;
+}
+
 /** Reads and checks the configuration; throws naming the key that is wrong. */
 export function readConfig(context: Context): TesConfig {
   const auth = (context('auth') ?? 'cognito') as Auth;
@@ -183,5 +241,7 @@ export function readConfig(context: Context): TesConfig {
   }
   const email = context('alarmEmail');
   if (typeof email === 'string' && email !== '') config.alarmEmail = email;
+  const dashboard = dashboardSettings(context, auth);
+  if (dashboard !== undefined) config.dashboard = dashboard;
   return config;
 }

@@ -1,6 +1,7 @@
 /** The cdk-nag findings this design accepts, each with the reason (and, where it helps, exactly what it applies to). */
 import type { Stack } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
+import { WebDashboard } from './constructs/dashboard.js';
 
 const regex = (pattern: string) => ({ regex: `/${pattern}/g` });
 
@@ -85,4 +86,52 @@ export function suppressWithReasons(stateful: Stack, service: Stack): void {
       reason: 'Signing keys for page tokens and staging capabilities: rotating them would invalidate tokens of running tasks and clients mid-walk; rotate by redeploying.',
     },
   ]);
+  const dashboard = service.node.findAll().find((construct): construct is WebDashboard => construct instanceof WebDashboard);
+  if (dashboard !== undefined) suppressDashboard(service, dashboard);
+}
+
+/** The web dashboard's (-c dashboard=true): each finding on exactly the resource it is about. */
+function suppressDashboard(service: Stack, dashboard: WebDashboard): void {
+  NagSuppressions.addResourceSuppressions(dashboard.logs, [
+    { id: 'AwsSolutions-S1', reason: 'This bucket is itself the destination of the dashboard’s access logs (CloudFront’s and the site bucket’s); logging it again would recurse.' },
+  ]);
+  NagSuppressions.addResourceSuppressions(dashboard.distribution, [
+    {
+      id: 'AwsSolutions-CFR1',
+      reason: 'The dashboard is static files that hold no data; who may see which task is decided by the API for each token, wherever the user is.',
+    },
+    {
+      id: 'AwsSolutions-CFR2',
+      reason: 'The distribution serves only the dashboard’s static files (GET and HEAD, cached); the API it calls has its own throttling and JWT authorizer.',
+    },
+    {
+      id: 'AwsSolutions-CFR4',
+      reason: 'The distribution uses CloudFront’s default *.cloudfront.net certificate, whose minimum protocol CloudFront sets; a custom domain with its own certificate is how to require TLS 1.2.',
+    },
+  ]);
+  // CDK's BucketDeployment handler: one function per stack, which copies the built page into the site bucket.
+  const deployer = service.node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (deployer === undefined) return;
+  NagSuppressions.addResourceSuppressions(
+    deployer,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'CDK’s BucketDeployment reads the page’s asset from the CDK assets bucket and replaces the site bucket’s objects (whose keys are the build’s files).',
+        appliesTo: [
+          'Action::s3:GetObject*',
+          'Action::s3:GetBucket*',
+          'Action::s3:List*',
+          'Action::s3:DeleteObject*',
+          'Action::s3:Abort*',
+          // The bootstrap's assets bucket, cdk-<qualifier>-assets-<account>-<region> (concrete when the app names them).
+          regex('^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-[^/]+\\/\\*$'),
+          regex('^Resource::<TesWebDashboardSite[A-Z0-9]+\\.Arn>\\/\\*$'),
+        ],
+      },
+      { id: 'AwsSolutions-IAM5', reason: 'CloudFront invalidations: CDK’s BucketDeployment grants CreateInvalidation and GetInvalidation on any distribution.', appliesTo: ['Resource::*'] },
+      { id: 'AwsSolutions-L1', reason: 'CDK’s BucketDeployment handler (Python); its runtime is CDK’s choice and moves with aws-cdk-lib.' },
+    ],
+    true,
+  );
 }

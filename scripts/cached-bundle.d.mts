@@ -10,6 +10,8 @@ export function cachedBundle(options: {
   launcher: string;
   what: string;
   repo?: string;
+  /** Builds more into the same directory, with the esbuild module the bundle was built with. */
+  also?: (esbuild: typeof import('esbuild'), outdir: string) => Promise<void>;
 }): Promise<string>;
 
 /** Keeps V8's compiled code beside the bundle; true when it is on. */

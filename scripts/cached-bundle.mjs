@@ -29,7 +29,7 @@ function sources(repo, dirs) {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (/\.(ts|mts|mjs|json)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) found.push(path);
+      else if (/\.(ts|mts|mjs|json|html|css|svg)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name)) found.push(path);
     }
   };
   for (const dir of dirs) walk(join(repo, dir));
@@ -68,7 +68,7 @@ const sourceDirname = {
   },
 };
 
-async function build(repo, entries, external, outdir) {
+async function build(repo, entries, external, outdir, also) {
   const esbuild = await import('esbuild');
   await esbuild.build({
     absWorkingDir: repo,
@@ -90,6 +90,8 @@ async function build(repo, entries, external, outdir) {
     plugins: [fromRepository(repo, external), sourceDirname],
     logLevel: 'warning',
   });
+  // What else the build holds (npm start's: the dashboard's page, served from beside main.mjs).
+  if (also !== undefined) await also(esbuild, outdir);
   // esbuild's service process would otherwise live as long as the process that asked for the build.
   await esbuild.stop();
 }
@@ -117,9 +119,10 @@ function alive(pid) {
  * @param {string} options.launcher the file that asks for the bundle (its change rebuilds it)
  * @param {string} options.what what is being built, for the line printed while it builds
  * @param {string} [options.repo] the repository (this one unless a test says otherwise)
+ * @param {(esbuild: unknown, outdir: string) => Promise<void>} [options.also] builds more into the same directory
  * @returns {Promise<string>}
  */
-export async function cachedBundle({ name, entries, watch, external = [], launcher, what, repo = REPO }) {
+export async function cachedBundle({ name, entries, watch, external = [], launcher, what, repo = REPO, also }) {
   const stamp = createHash('sha256')
     .update(repo)
     .update(readFileSync(launcher))
@@ -149,7 +152,7 @@ export async function cachedBundle({ name, entries, watch, external = [], launch
     try {
       if (root === roots[0]) mkdirSync(root, { recursive: true, mode: 0o755 });
       console.error(`building ${what} (once after each change to its sources)...`);
-      await build(repo, entries, external, building);
+      await build(repo, entries, external, building, also);
     } catch (error) {
       rmSync(building, { recursive: true, force: true });
       if (root === roots.at(-1)) throw error;

@@ -3,9 +3,9 @@
  * per operation, a JWT authorizer (a Cognito user pool it creates, or any OIDC issuer), access logs,
  * stage throttling and CORS. Anything else gets the documented 404 through the $default route.
  */
-import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -39,6 +39,8 @@ export class TesApi extends Construct {
   readonly functions = new Map<string, NodejsFunction>();
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
+  /** The user pool's app clients whose tokens the API accepts: read at synth, so clients added later count. */
+  private readonly audiences: string[] = [];
 
   constructor(scope: Construct, id: string, props: TesApiProps) {
     super(scope, id);
@@ -61,6 +63,7 @@ export class TesApi extends Construct {
     let authorizer: apigwv2.IHttpRouteAuthorizer | undefined;
     /** What GetServiceInfo checks a bearer token against itself (its route has no authorizer). */
     let publicTokens: { TES_JWT_ISSUER: string; TES_JWT_AUDIENCE: string } | undefined;
+    const audiences = Lazy.list({ produce: () => this.audiences });
     if (config.auth === 'cognito') {
       const pool = new cognito.UserPool(this, 'Users', {
         selfSignUpEnabled: false,
@@ -72,13 +75,17 @@ export class TesApi extends Construct {
         standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
         removalPolicy: props.removalPolicy,
       });
-      const client = pool.addClient('TesClients', { authFlows: { userPassword: true, userSrp: true }, generateSecret: false });
+      // Workflow engines sign in with a password (SRP or not); no OAuth flow, so the hosted UI (the dashboard's) never serves this client.
+      const client = pool.addClient('TesClients', { authFlows: { userPassword: true, userSrp: true }, generateSecret: false, disableOAuth: true });
       (this as { userPool?: cognito.UserPool }).userPool = pool;
       // Members of this group hold `cognito:groups=tes-admins`, the default admin claim: they see every task.
       new cognito.CfnUserPoolGroup(this, 'Admins', { userPoolId: pool.userPoolId, groupName: ADMIN_GROUP, description: "Sees and cancels every user's tasks" });
       (this as { userPoolClient?: cognito.UserPoolClient }).userPoolClient = client;
-      authorizer = new HttpUserPoolAuthorizer('Jwt', pool, { userPoolClients: [client] });
-      publicTokens = { TES_JWT_ISSUER: `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`, TES_JWT_AUDIENCE: client.userPoolClientId };
+      this.audiences.push(client.userPoolClientId);
+      // The pool's issuer, as HttpUserPoolAuthorizer names it; the audience is every client added with addUserPoolClient.
+      const issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPoolId}`;
+      authorizer = new HttpJwtAuthorizer('Jwt', issuer, { jwtAudience: audiences });
+      publicTokens = { TES_JWT_ISSUER: issuer, TES_JWT_AUDIENCE: Lazy.string({ produce: () => this.audiences.join(',') }) };
       new CfnOutput(this, 'UserPoolId', { value: pool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     } else if (config.auth === 'oidc') {
@@ -161,6 +168,19 @@ export class TesApi extends Construct {
     allow(get('CancelTask'), ['states:StopExecution'], [executions]);
     allow(get('CancelTask'), ['ecs:StopTask'], [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${props.cluster.clusterName}/*` })]);
 
-    new CfnOutput(this, 'ApiUrl', { value: `${this.api.apiEndpoint}/ga4gh/tes/v1`, description: 'The TES base URL' });
+    new CfnOutput(this, 'ApiUrl', { value: this.url, description: 'The TES base URL' });
+  }
+
+  /** The TES base URL (https://<api>.execute-api.<region>.amazonaws.com/ga4gh/tes/v1). */
+  get url(): string {
+    return `${this.api.apiEndpoint}/ga4gh/tes/v1`;
+  }
+
+  /** A further app client of the user pool (auth=cognito), whose tokens the API accepts as it does the first's. */
+  addUserPoolClient(id: string, options: cognito.UserPoolClientOptions): cognito.UserPoolClient {
+    if (this.userPool === undefined) throw new Error('the API has no user pool (auth is not cognito)');
+    const client = this.userPool.addClient(id, options);
+    this.audiences.push(client.userPoolClientId);
+    return client;
   }
 }

@@ -14,6 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { TesConfig } from '../config.js';
+import { WebDashboard } from './dashboard.js';
 import { ExecutorCluster } from './executor-cluster.js';
 import { TaskWorkflow } from './task-workflow.js';
 import { TesApi } from './tes-api.js';
@@ -28,6 +29,8 @@ export class TesService extends Construct {
   readonly api: TesApi;
   readonly workflow: TaskWorkflow;
   readonly executors: ExecutorCluster;
+  /** The web dashboard, with `-c dashboard=true`. */
+  readonly dashboard?: WebDashboard;
 
   constructor(scope: Construct, id: string, props: TesServiceProps) {
     super(scope, id);
@@ -44,6 +47,7 @@ export class TesService extends Construct {
     this.executors = new ExecutorCluster(this, 'Executors', { config, bucket: props.bucket, removalPolicy });
     this.workflow = new TaskWorkflow(this, 'Workflow', { config, table: props.table, bucket: props.bucket, executors: this.executors, stagingSecret, removalPolicy });
     this.api = new TesApi(this, 'Api', { config, table: props.table, bucket: props.bucket, stateMachine: this.workflow.stateMachine, cluster: this.executors.cluster, pageTokenSecret, executorLogGroup: this.executors.logGroup, removalPolicy });
+    if (config.dashboard !== undefined) this.dashboard = new WebDashboard(this, 'WebDashboard', { config, settings: config.dashboard, api: this.api, removalPolicy });
 
     if (config.guardDuty) {
       new guardduty.CfnDetector(this, 'RuntimeMonitoring', {

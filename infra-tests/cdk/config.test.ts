@@ -71,4 +71,27 @@ describe('the deployment configuration', () => {
     expect(() => readConfig(from({ auth: 'basic' }))).toThrow(/cognito, oidc or none/);
     expect(() => readConfig(from({ executorEgress: 'all' }))).toThrow(/none, s3 or internet/);
   });
+
+  it('leaves the web dashboard off unless dashboard is true, and checks its context keys', () => {
+    expect(readConfig(from({})).dashboard).toBeUndefined();
+    expect(readConfig(from({ dashboard: 'false' })).dashboard).toBeUndefined();
+    expect(readConfig(from({ dashboard: true })).dashboard).toEqual({ scopes: 'openid email profile', tokenType: 'access_token' });
+    expect(readConfig(from({ dashboard: 'true', dashboardDomainPrefix: 'lab-tes' })).dashboard).toMatchObject({ cognitoDomainPrefix: 'lab-tes' });
+    expect(() => readConfig(from({ dashboard: 'yes' }))).toThrow('context dashboard must be true or false, not "yes"');
+    for (const prefix of ['my-aws-tes', 'Lab', '-lab', 'lab_tes']) {
+      expect(() => readConfig(from({ dashboard: true, dashboardDomainPrefix: prefix })), prefix).toThrow(/^context dashboardDomainPrefix must be lower-case letters/);
+    }
+    expect(() => readConfig(from({ dashboard: true, dashboardTokenType: 'refresh_token' }))).toThrow('context dashboardTokenType must be access_token or id_token, not refresh_token');
+    const oidc = { auth: 'oidc', oidcIssuer: 'https://id.example.org', oidcAudience: 'tes', dashboard: true };
+    expect(() => readConfig(from(oidc))).toThrow(/^dashboard=true with auth=oidc needs context dashboardClientId/);
+    expect(readConfig(from({ ...oidc, dashboardClientId: 'web', dashboardTokenUrl: 'https://tokens.example.org/token', dashboardTokenType: 'id_token' })).dashboard).toEqual({
+      clientId: 'web',
+      tokenUrl: 'https://tokens.example.org/token',
+      scopes: 'openid',
+      tokenType: 'id_token',
+    });
+    expect(() => readConfig(from({ ...oidc, dashboardClientId: 'web', dashboardAuthorizeUrl: 'http://id.example.org/auth' }))).toThrow(
+      'context dashboardAuthorizeUrl must be an https URL, not http://id.example.org/auth',
+    );
+  });
 });

@@ -97,7 +97,8 @@ export async function startStackProcess(options: {
   /** Another user to run it as (the server not root: rootless runtimes, bubblewrap as that user). */
   user?: { uid: number; gid: number };
 }): Promise<StackProcess> {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env, PORT: '0', TES_DATA_DIR: options.dataDir, TMPDIR: options.tmpDir, TES_AUTH: 'none' };
+  // Authentication is off unless the suite turns it on (TES_AUTH=jwt in `env`), whatever the shell says.
+  const env: Record<string, string | undefined> = { ...process.env, TES_AUTH: 'none', ...options.env, PORT: '0', TES_DATA_DIR: options.dataDir, TMPDIR: options.tmpDir };
   delete env['TES_IN_MEMORY'];
   const child: ChildProcess = spawn(process.execPath, npmStartArgs(), {
     cwd: REPO,

@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { flattenClaims, logger, type ApiEvent, type ApiResult } from '../api/http.js';
 import { BASE_PATHS, DEFAULT_ROUTE, ROUTES, routePaths } from '../api/routes.js';
 import type { WiringSource } from '../api/wiring.js';
+import type { DashboardSite } from './dashboard-site.js';
 
 /** What a Lambda function can be handed (6 MB); API Gateway answers a larger request itself. */
 const API_GATEWAY_MAX_BODY = 6 * 1024 * 1024;
@@ -178,16 +179,19 @@ function unauthorized(reason: string): ApiResult {
 /**
  * An HTTP server that serves the TES routes with the given wiring (not yet listening). With
  * `verify`, protected routes need a valid bearer token, whose claims reach the handlers exactly
- * where API Gateway's JWT authorizer puts them.
+ * where API Gateway's JWT authorizer puts them. With `dashboard`, its few paths (`/`, its files,
+ * `/config.json`) serve the dashboard; every other path is the API's, as without it.
  */
-export function createApiServer(wiring: WiringSource, verify?: TokenVerifier): Server {
+export function createApiServer(wiring: WiringSource, verify?: TokenVerifier, dashboard?: DashboardSite): Server {
   const { routes, fallback } = bindRoutes(wiring);
   return createServer((request, response) => {
     void (async () => {
       try {
-        const body = await readBody(request);
         const method = (request.method ?? 'GET').toUpperCase();
         const url = new URL(request.url ?? '/', 'http://local');
+        // The request target as sent (`//x` is no path of the dashboard's, whatever a URL parser makes of it).
+        if (dashboard?.answer(method, (request.url ?? '/').replace(/\?.*$/s, ''), response) === true) return;
+        const body = await readBody(request);
         const segments = url.pathname.split('/').slice(1);
         let handler = fallback;
         let routeKey = '$default';

@@ -4,8 +4,10 @@
  *   TES_DATA_DIR    where tasks persist across restarts (default ./.tes-data)
  *   TES_IN_MEMORY=1 keep everything in memory instead
  *   TES_AUTH=jwt    require bearer tokens from the local issuer (`npm run token -- <subject>`)
+ * The dashboard is served at / when a build of it lies beside this module (start.mjs puts one there).
  */
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { logger } from '../api/http.js';
 import { DataDirInUseError } from './ownership.js';
 import { PortInUseError, startLocalStack } from './stack.js';
@@ -31,7 +33,9 @@ const inMemory = ['1', 'true', 'yes'].includes((process.env['TES_IN_MEMORY'] ?? 
 const dataDir = inMemory ? undefined : resolve(process.env['TES_DATA_DIR'] ?? '.tes-data');
 
 try {
-  const stack = await startLocalStack({ port: readPort(process.env['PORT']), dataDir, env: process.env, auth });
+  // npm start (start.mjs) builds the dashboard beside the bundle this runs from.
+  const dashboardDir = fileURLToPath(new URL('./dashboard/', import.meta.url));
+  const stack = await startLocalStack({ port: readPort(process.env['PORT']), dataDir, env: process.env, auth, dashboardDir });
   console.log(`TES 1.1 API listening on ${stack.url} (also at http://127.0.0.1:${stack.port}/v1)`);
   console.log(`  tasks:  ${dataDir === undefined ? 'in memory (TES_IN_MEMORY=1)' : `persisted under ${dataDir}`}`);
   console.log(
@@ -40,6 +44,8 @@ try {
   if (stack.issuer === undefined) console.log('  auth:   off; every task belongs to the local user');
   else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');
   else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);
+  if (stack.dashboardUrl !== undefined) console.log(`  dashboard: ${stack.dashboardUrl}${stack.issuer === undefined ? '' : ' (paste a token from npm run token -- <subject>)'}`);
+  else console.log('  dashboard: not built here (npm start builds it)');
   // What runs tasks is ready a moment after the API answers.
   const runtime = await stack.runtime.catch((error: unknown) => ({ sandbox: `none: ${(error as Error).message}`, sandboxLacks: [] as readonly string[] }));
   console.log(`  tasks run in: ${runtime.sandbox}`);

@@ -34,6 +34,8 @@ import { ServiceUnavailableError } from '../domain/errors.js';
 import type { TesDeps } from '../usecases/deps.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import { createApiServer } from './http-adapter.js';
+import { dashboardSite } from './dashboard-site.js';
+import { BASE_PATHS } from '../api/routes.js';
 import type { MachineCapacity } from './capacity.js';
 import { LocalEcsRunner } from './ecs-runner.js';
 import { localIssuer, type LocalIssuer } from './local-issuer.js';
@@ -121,6 +123,8 @@ export interface LocalStackOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Replaces how the runtime that runs executors is chosen (tests that hold it back). */
   chooseRuntime?: typeof chooseRuntime;
+  /** A dashboard build to serve at `/` (npm start builds one beside its bundle); none when unset or not there. */
+  dashboardDir?: string;
 }
 
 export interface LocalRuntime {
@@ -152,6 +156,8 @@ export interface LocalStack {
   runtime: Promise<LocalRuntime>;
   /** The vCPUs and memory executors share here, and how many runs at most at once. */
   capacity: MachineCapacity;
+  /** The dashboard's URL, when one is served. */
+  dashboardUrl?: string;
   close(): Promise<void>;
 }
 
@@ -398,7 +404,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // With auth on, TES_ADMIN_CLAIM (default groups=tes-admins) makes admins, as in the cloud.
     const adminClaim = issuer === undefined ? undefined : parseAdminClaim(options.env?.['TES_ADMIN_CLAIM']);
     const wiring: Wiring = { deps, caller: issuer === undefined ? { anonymousOwner: LOCAL_OWNER } : adminClaim === undefined ? {} : { adminClaim } };
-    const server = createApiServer(() => wiring, issuer === undefined ? undefined : (token) => issuer.verify(token));
+    // The page calls this same origin's API; with tokens required, the user pastes one (npm run token).
+    const site = options.dashboardDir === undefined ? undefined : dashboardSite(options.dashboardDir, { apiUrl: BASE_PATHS[0], auth: issuer === undefined ? 'none' : 'token' });
+    const server = createApiServer(() => wiring, issuer === undefined ? undefined : (token) => issuer.verify(token), site);
     try {
       await listen(server, options.port);
     } catch (error) {
@@ -427,6 +435,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reconciled,
       runtime,
       capacity,
+      ...(site === undefined ? {} : { dashboardUrl: `http://127.0.0.1:${port}/` }),
       close: closeAll,
     };
   } catch (error) {
