@@ -137,11 +137,22 @@ function exactly(size: number): Transform {
 /** How many outputs are written at once. */
 const WRITE_CONCURRENCY = 8;
 
+/** Directories a delivery keeps open from their check to the renames; past this many, they are opened again. */
+const MAX_OPEN_DIRECTORIES = 256;
+
 interface Pending {
   root: string;
   dirs: string[];
   name: string;
   temp: string;
+  /** Its directory, as opened when it was checked (unless too many were open). */
+  dir?: FileHandle;
+}
+
+interface Batch {
+  pending: Pending[];
+  created: { root: string; dirs: string[] }[];
+  open: Map<string, Promise<FileHandle>>;
 }
 
 export class HostFiles {
@@ -321,11 +332,11 @@ export class HostFiles {
    * all are written (a symbolic link there is replaced, never followed). Directories below the
    * caller's directory are made as needed (0755); an existing one that is a symbolic link or no
    * directory is refused. Files are 0644, owned by the server's user. Refuses a path no scope of
-   * the caller allows to write.
+   * the caller allows to write. Each directory stays open from its check to the rename, so the
+   * file lands in the directory that was checked, whatever is renamed or linked meanwhile.
    */
   async writeAll(scopes: readonly StorageScope[], files: readonly HostWrite[]): Promise<void> {
-    const pending: Pending[] = [];
-    const created: { root: string; dirs: string[] }[] = [];
+    const batch: Batch = { pending: [], created: [], open: new Map() };
     let failure: Error | undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -333,58 +344,66 @@ export class HostFiles {
         const file = files[next] as HostWrite;
         next += 1;
         try {
-          await this.writeOne(scopes, file, pending, created);
+          await this.writeOne(scopes, file, batch);
         } catch (error) {
           failure ??= new HostFileError(`${file.what} could not be written: ${error instanceof HostFileError ? error.message : why(error)}`);
         }
       }
     };
-    await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
-    if (failure === undefined) {
-      try {
-        for (const p of pending) {
-          const dir = await this.walk(p.root, p.dirs);
-          try {
-            await rename(at(dir, p.temp), at(dir, p.name));
-          } finally {
-            await dir.close();
-          }
+    try {
+      await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
+      if (failure === undefined) {
+        try {
+          for (const p of batch.pending) await this.inDirectory(p, (dir) => rename(at(dir, p.temp), at(dir, p.name)));
+          return;
+        } catch (error) {
+          failure = new HostFileError(`the outputs could not be put in place: ${error instanceof HostFileError ? error.message : why(error)}`);
         }
-        return;
-      } catch (error) {
-        failure = new HostFileError(`the outputs could not be put in place: ${error instanceof HostFileError ? error.message : why(error)}`);
       }
+      // Nothing of a failed delivery stays: its new files, then the directories it made, deepest first.
+      for (const p of batch.pending) await this.inDirectory(p, (dir) => unlink(at(dir, p.temp))).catch(() => undefined);
+      for (const made of batch.created.sort((a, b) => b.dirs.length - a.dirs.length)) {
+        const parent = { root: made.root, dirs: made.dirs.slice(0, -1) };
+        await this.inDirectory(parent, (dir) => rmdir(at(dir, made.dirs.at(-1) as string))).catch(() => undefined);
+      }
+      throw failure;
+    } finally {
+      for (const dir of batch.open.values()) await dir.then((d) => d.close()).catch(() => undefined);
     }
-    // Nothing of a failed delivery stays: its new files, then the directories it made, deepest first.
-    for (const p of pending) {
-      const dir = await this.walk(p.root, p.dirs).catch(() => undefined);
-      if (dir === undefined) continue;
-      await unlink(at(dir, p.temp)).catch(() => undefined);
-      await dir.close();
-    }
-    for (const made of created.sort((a, b) => b.dirs.length - a.dirs.length)) {
-      const parent = await this.walk(made.root, made.dirs.slice(0, -1)).catch(() => undefined);
-      if (parent === undefined) continue;
-      await rmdir(at(parent, made.dirs.at(-1) as string)).catch(() => undefined);
-      await parent.close();
-    }
-    throw failure;
   }
 
-  private async writeOne(scopes: readonly StorageScope[], file: HostWrite, pending: Pending[], created: { root: string; dirs: string[] }[]): Promise<void> {
+  /** Runs `work` on the open directory of a pending file, or opened again where too many were open. */
+  private async inDirectory<T>(where: { root: string; dirs: string[]; dir?: FileHandle }, work: (dir: FileHandle) => Promise<T>): Promise<T> {
+    if (where.dir !== undefined) return work(where.dir);
+    const dir = await this.walk(where.root, where.dirs);
+    try {
+      return await work(dir);
+    } finally {
+      await dir.close();
+    }
+  }
+
+  private async writeOne(scopes: readonly StorageScope[], file: HostWrite, batch: Batch): Promise<void> {
     const scope = directoryScopesOf(scopes, 'readwrite', file.path)[0];
     if (scope === undefined) throw new HostFileError(`${file.path} is outside the directories this task's owner may write`);
     const root = await this.root(scope);
     const segments = file.path.slice(scope.prefix.length).split('/');
     const name = segments.pop() as string;
     if (this.ours(`${root}/${[...segments, name].join('/')}`) !== undefined) throw new HostFileError(`${file.path} is in the stack's own data`);
-    const dir = await this.walk(root, segments, created);
+    const key = `${root}/${segments.join('/')}`;
+    let opening = batch.open.get(key);
+    if (opening === undefined && batch.open.size < MAX_OPEN_DIRECTORIES) {
+      opening = this.walk(root, segments, batch.created);
+      batch.open.set(key, opening);
+    }
+    const held = await opening;
+    const dir = held ?? (await this.walk(root, segments, batch.created));
     try {
       const there = await lstat(at(dir, name)).catch(() => undefined);
       if (there?.isDirectory() === true) throw new HostFileError(`${file.path} is a directory`);
       const temp = `.tes-${randomBytes(9).toString('hex')}.part`;
       const out = await open(at(dir, temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
-      pending.push({ root, dirs: segments, name, temp });
+      batch.pending.push({ root, dirs: segments, name, temp, ...(held === undefined ? {} : { dir: held }) });
       let body: Readable;
       try {
         await out.chmod(0o644);
@@ -396,7 +415,7 @@ export class HostFiles {
       // The write stream owns the handle from here and closes it when done or destroyed.
       await pipeline(body, exactly(file.size), out.createWriteStream());
     } finally {
-      await dir.close();
+      if (held === undefined) await dir.close();
     }
   }
 }
