@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { S3StagingBroker, sealReport, StagingRefusedError, type StagingBrokerDeps } from '../adapters/s3-staging-broker.js';
 import { fargateSize } from '../domain/fargate.js';
-import { parseHostUrl } from '../domain/host-path.js';
+import { isHostUrl, parseHostUrl } from '../domain/host-path.js';
 import { reportKey } from '../domain/output-list.js';
 import { allowsPath, type StorageScope } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
@@ -69,6 +69,8 @@ export class HostFileStagingBroker extends S3StagingBroker {
 
   override async session(ticket: string): Promise<StagingSession> {
     const grant = this.deps.tokens.read(ticket, Math.floor(this.deps.clock.now().getTime() / 1000), 'ticket');
+    // A run starts afresh (one whose stage-in never reported left its warnings behind).
+    this.inputWarnings.delete(`${grant.taskId}/${grant.executorIndex}`);
     try {
       return await super.session(ticket);
     } catch (error) {
@@ -87,7 +89,6 @@ export class HostFileStagingBroker extends S3StagingBroker {
       throw error;
     } finally {
       this.copying.delete(grant.taskId);
-      if (this.inputWarnings.size > 10_000) this.inputWarnings.clear();
     }
   }
 
@@ -113,6 +114,7 @@ export class HostFileStagingBroker extends S3StagingBroker {
           files.push({ relative: file.relative, url: await this.presignGet(key) });
         });
         if (warnings.length > 0) {
+          // Inputs are staged by the first executor's stage-in only.
           const key = `${record.id}/0`;
           this.inputWarnings.set(key, [...(this.inputWarnings.get(key) ?? []), ...warnings.map((w) => `inputs[${index}] (${url}): ${w}`)]);
         }
@@ -141,6 +143,8 @@ export class HostFileStagingBroker extends S3StagingBroker {
 
   override async report(token: string, name: ReportName, report: StageReport): Promise<void> {
     const { record, executorIndex, scopes } = await this.task(token);
+    const hostFiles = name === 'stage-in' ? (record.task.inputs ?? []).some((i) => i.url !== undefined && isHostUrl(i.url)) : (record.task.outputs ?? []).some((o) => isHostUrl(o.url));
+    if (!hostFiles) return super.report(token, name, report);
     let kept = report;
     if (name === 'stage-in') {
       const key = `${record.id}/${executorIndex}`;
