@@ -1,6 +1,8 @@
 /**
  * The project-local Python environment for the real-client tests: `.venv` with the packages in
- * infra-tests/clients/requirements.txt, created on first use and refreshed when that file changes.
+ * infra-tests/clients/requirements.txt, then those in requirements-cwl-tes.txt exactly as listed
+ * (`--no-deps`, their sdists built under build-constraints.txt: see that file for why), created on
+ * first use and refreshed when any of them changes.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +12,8 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..', '..');
 const venv = join(root, '.venv');
 const requirements = join(root, 'infra-tests', 'clients', 'requirements.txt');
+const pinned = join(root, 'infra-tests', 'clients', 'requirements-cwl-tes.txt');
+const buildConstraints = join(root, 'infra-tests', 'clients', 'build-constraints.txt');
 const stamp = join(venv, '.requirements.sha256');
 
 const lock = join(root, '.venv.lock');
@@ -41,7 +45,7 @@ function locked<T>(work: () => T): T {
 /** Path of the venv's python, installing the client packages when needed. */
 export function pythonWithClients(): string {
   const python = join(venv, 'bin', 'python');
-  const wanted = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+  const wanted = createHash('sha256').update(readFileSync(requirements)).update(readFileSync(pinned)).update(readFileSync(buildConstraints)).digest('hex');
   const ready = () => existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted;
   if (ready()) return python;
   return locked(() => (ready() ? python : install(python, wanted)));
@@ -54,10 +58,15 @@ function install(python: string, wanted: string): string {
       stdio: 'pipe',
       timeout: 300_000,
     });
+    execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', pinned], {
+      stdio: 'pipe',
+      timeout: 300_000,
+      env: { ...process.env, PIP_CONSTRAINT: buildConstraints },
+    });
   } catch (error) {
     const detail = (error as { stderr?: Buffer }).stderr?.toString() ?? String(error);
     throw new Error(
-      `the real-client tests need python3 with venv and pip, and PyPI access to install ${requirements}: ${detail}`,
+      `the real-client tests need python3 with venv and pip, and PyPI access to install ${requirements} and ${pinned}: ${detail}`,
       { cause: error },
     );
   }

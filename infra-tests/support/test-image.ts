@@ -16,8 +16,11 @@ import { launcherEnvironment, type RuntimeKind } from '../../lambdas/local/sandb
 
 const run = promisify(execFile);
 
-/** The test tasks' image: a name no registry serves, so it can only come from this machine. */
-export const TEST_IMAGE = 'localhost/tes-test/busybox:1';
+/**
+ * The test tasks' image: a name no registry serves, so it can only come from this machine. Its tag
+ * changes with its content (a store that has an older one builds this one beside it).
+ */
+export const TEST_IMAGE = 'localhost/tes-test/busybox:2';
 /** What the suites' stacks admit (TES_ALLOWED_IMAGE_PREFIXES). */
 export const TEST_IMAGE_PREFIXES = 'localhost/tes-test/,registry.invalid/';
 /** An image from a registry that does not exist: its pull fails. */
@@ -37,6 +40,8 @@ async function rootfs(dir: string): Promise<void> {
   await chmod(join(dir, 'bin', 'suid-busybox'), 0o4755);
   const { stdout } = await run(BUSYBOX, ['--list']);
   for (const applet of stdout.split('\n').filter((a) => a !== '' && a !== 'busybox')) await symlink('busybox', join(dir, 'bin', applet));
+  // Workflow engines run bash (Nextflow: `bash -o pipefail -c ...`); busybox has no bash applet, but its ash takes those options.
+  await writeFile(join(dir, 'bin', 'bash'), '#!/bin/sh\nexec /bin/sh "$@"\n', { mode: 0o755 });
   await writeFile(join(dir, 'etc', 'passwd'), 'root::0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   await writeFile(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
   await writeFile(join(dir, 'etc', 'shadow'), 'root::19000:0:99999:7:::\n', { mode: 0o600 });

@@ -133,6 +133,17 @@ describe('the staging broker', () => {
     expect(own).toMatch(/\/service-bucket\/users\/o\/dir\/a\/b\.txt\?/);
   });
 
+  it('stages no file on the server’s own disk, even for a task stored with a file:// URL or a bare path', async () => {
+    const host: TaskRecord = {
+      ...task,
+      id: '01brokertask0000000000000g',
+      task: { inputs: [{ path: '/in/x', url: 'file:///etc/shadow' }], outputs: [{ path: '/out/x', url: '/root/.ssh/authorized_keys' }], executors: [{ image: 'a', command: ['x'] }] },
+    };
+    await table.store.create(host);
+    await expect(broker.plan(token(0, host.id))).rejects.toThrow(/inputs\[0\]: file:\/\/\/etc\/shadow names a file on the server's own disk; this service stages none/);
+    await expect(broker.uploadTargets(token(0, host.id), [{ output: 0, relative: '' }])).rejects.toThrow(/outputs\[0\]: \/root\/\.ssh\/authorized_keys names a file on the server's own disk/);
+  });
+
   it("refuses a DIRECTORY input holding a key with '..' segments (fetched, it would be another key)", async () => {
     // S3 keeps such a key as it is (the local stand-in refuses to store one): its listing is S3's answer here.
     const listing = { send: (command: unknown) => Promise.resolve(command instanceof ListObjectsV2Command ? { Contents: [{ Key: 'users/o/dots/../../victim/x' }] } : {}) };

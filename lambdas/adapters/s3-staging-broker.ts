@@ -8,12 +8,13 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isHostUrl } from '../domain/host-path.js';
 import { mountDirectories } from '../domain/mounts.js';
 import { isTerminal } from '../domain/states.js';
 import type { StagingGrant, StagingTokens } from '../domain/staging-token.js';
 import { allows, directoryPrefix, scopesOf, splitS3Url, type StoragePolicy, type StorageScope } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
-import type { TesInput } from '../domain/tes.js';
+import type { TesInput, TesOutput } from '../domain/tes.js';
 import type { Clock } from '../ports/clock.js';
 import { MAX_OUTPUT_PAGES, OUTPUT_PAGE_FILES, outputPageKey, reportKey, sha256Hex, type OutputPage } from '../domain/output-list.js';
 import type { InputSource, ReportName, StageReport, StagingBroker, StagingPlan, StagingSession, UploadedFile, UploadRequest } from '../ports/staging.js';
@@ -68,10 +69,18 @@ export function openReport(tokens: StagingTokens, taskId: string, executorIndex:
   }
 }
 
+export interface StagingBrokerDeps {
+  store: TaskStore;
+  s3: S3Client;
+  /** The service bucket. */
+  bucket: string;
+  tokens: StagingTokens;
+  clock: Clock;
+  storage: StoragePolicy;
+}
+
 export class S3StagingBroker implements StagingBroker {
-  constructor(
-    private readonly deps: { store: TaskStore; s3: S3Client; bucket: string; tokens: StagingTokens; clock: Clock; storage: StoragePolicy },
-  ) {}
+  constructor(protected readonly deps: StagingBrokerDeps) {}
 
   /** The task of a live run: refused once the task has ended or the workflow has recorded the run. */
   private async liveRun(token: string, kind: 'ticket' | 'session'): Promise<{ grant: StagingGrant; record: TaskRecord }> {
@@ -86,12 +95,12 @@ export class S3StagingBroker implements StagingBroker {
     return { grant, record };
   }
 
-  private async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
+  protected async task(token: string): Promise<{ record: TaskRecord; executorIndex: number; scopes: StorageScope[] }> {
     const { grant, record } = await this.liveRun(token, 'session');
     return { record, executorIndex: grant.executorIndex, scopes: this.scopes(record) };
   }
 
-  private scopes(record: TaskRecord): StorageScope[] {
+  protected scopes(record: TaskRecord): StorageScope[] {
     return scopesOf(this.deps.storage, { owner: record.owner, admin: record.admin === true });
   }
 
@@ -101,7 +110,21 @@ export class S3StagingBroker implements StagingBroker {
       throw new StagingRefusedError('this staging ticket was traded already: a ticket buys one session');
     }
     const token = this.deps.tokens.issue({ ...grant, kind: 'session' });
-    return { token, plan: await this.planFor(record, grant.executorIndex, this.scopes(record)) };
+    return { token, plan: await this.planFor(record, grant.executorIndex, this.scopes(record), true) };
+  }
+
+  /**
+   * The files of an input a `file://` URL or bare path names (a directory on the server's disk):
+   * none here, where the service stages only URLs. The local stack's broker copies them into the
+   * service bucket (local/host-file-broker.ts). `fresh`: asked for by stage-in, once per run.
+   */
+  protected hostInputFiles(_record: TaskRecord, _scopes: readonly StorageScope[], input: TesInput, index: number, _fresh: boolean): Promise<InputSource['files']> {
+    return Promise.reject(new StagingRefusedError(`inputs[${index}]: ${input.url ?? ''} names a file on the server's own disk; this service stages none`));
+  }
+
+  /** Where stage-out uploads a file of an output a `file://` URL or bare path names: nowhere here (see hostInputFiles). */
+  protected hostOutputObject(_record: TaskRecord, _scopes: readonly StorageScope[], output: TesOutput, index: number, _relative: string): { Bucket: string; Key: string } {
+    throw new StagingRefusedError(`outputs[${index}]: ${output.url} names a file on the server's own disk; this service stages none`);
   }
 
   /** Refuses a key its owner's scopes do not allow (the task was admitted; the policy may have changed since). */
@@ -127,7 +150,7 @@ export class S3StagingBroker implements StagingBroker {
     return getSignedUrl(this.deps.s3, command, { expiresIn: URL_TTL_SECONDS });
   }
 
-  private async inputSource(record: TaskRecord, scopes: readonly StorageScope[], input: TesInput, index: number): Promise<InputSource> {
+  private async inputSource(record: TaskRecord, scopes: readonly StorageScope[], input: TesInput, index: number, fresh: boolean): Promise<InputSource> {
     const type = input.type ?? 'FILE';
     const base = { index, path: input.path, type };
     const offloaded = record.offloaded?.find((o) => o.input === index);
@@ -140,6 +163,7 @@ export class S3StagingBroker implements StagingBroker {
       return { ...base, type: 'FILE', source: 'content', files: [{ relative: '', url }] };
     }
     const url = input.url as string;
+    if (isHostUrl(url)) return { ...base, source: url, files: await this.hostInputFiles(record, scopes, input, index, fresh) };
     if (!/^s3:\/\//i.test(url)) {
       if (!this.deps.storage.httpInputs) throw new StagingRefusedError(`inputs[${index}]: http(s) inputs are turned off`);
       return { ...base, source: url, files: [{ relative: '', url, external: true }] };
@@ -169,10 +193,10 @@ export class S3StagingBroker implements StagingBroker {
 
   async plan(token: string): Promise<StagingPlan> {
     const { record, executorIndex, scopes } = await this.task(token);
-    return this.planFor(record, executorIndex, scopes);
+    return this.planFor(record, executorIndex, scopes, false);
   }
 
-  private async planFor(record: TaskRecord, executorIndex: number, scopes: readonly StorageScope[]): Promise<StagingPlan> {
+  private async planFor(record: TaskRecord, executorIndex: number, scopes: readonly StorageScope[], fresh: boolean): Promise<StagingPlan> {
     const task = record.task;
     const executor = task.executors[executorIndex];
     const directories = new Set<string>();
@@ -204,7 +228,7 @@ export class S3StagingBroker implements StagingBroker {
       directories: [...directories],
       // Inputs are put in place once, before the first executor; later executors find them (and
       // whatever earlier executors changed) in the shared volumes.
-      inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, scopes, input, i))) : [],
+      inputs: executorIndex === 0 ? await Promise.all((task.inputs ?? []).map((input, i) => this.inputSource(record, scopes, input, i, fresh))) : [],
       carry: {
         ...(executorIndex > 0 ? { restore: await carry(executorIndex - 1, false), restoreSha256: restoreSha256 ?? [] } : {}),
         ...(executorIndex < task.executors.length - 1 ? { save: await carry(executorIndex, true) } : {}),
@@ -230,6 +254,7 @@ export class S3StagingBroker implements StagingBroker {
         if (file.relative.startsWith('/') || segments.some((s) => s === '..' || s === '.')) {
           throw new StagingRefusedError(`${file.relative} is not a path below outputs[${file.output}]`);
         }
+        if (isHostUrl(output.url)) return this.presign(new PutObjectCommand(this.hostOutputObject(record, scopes, output, file.output, file.relative)));
         const { bucket, key } = parseS3Url(output.url);
         const target = file.relative === '' ? key : `${key.replace(/\/+$/, '')}/${file.relative}`;
         this.check(scopes, 'readwrite', bucket, target, `outputs[${file.output}]`);

@@ -300,3 +300,54 @@ describe('documents nested deeper than any task needs', () => {
     expect(() => acceptTaskRequest(nested(50))).toThrow(/tags\.a: must be a string/);
   });
 });
+
+describe('file:// URLs and bare paths', () => {
+  const local = { localDirs: [{ path: '/srv/tes', access: 'readwrite' as const, adminOnly: false }] };
+  const refusal = (body: unknown, storage: { localDirs?: typeof local.localDirs } = {}) => {
+    try {
+      acceptTaskRequest(body, undefined, storage);
+    } catch (error) {
+      return (error as InvalidTaskError).details ?? [];
+    }
+    return [];
+  };
+
+  it('are refused in the cloud, saying they name the server’s own disk', () => {
+    expect(refusal({ ...valid, inputs: [{ path: '/in', url: 'file:///etc/passwd' }] })).toEqual([
+      { path: 'inputs[0].url', message: "a file:// URL names a file on the server's own disk; this service stages only s3:// URLs (and http(s) inputs)" },
+    ]);
+    expect(refusal({ ...valid, outputs: [{ path: '/o', url: '/home/me/work/.exitcode' }] })).toEqual([
+      { path: 'outputs[0].url', message: "a bare path names a file on the server's own disk; this service stages only s3:// URLs (and http(s) inputs)" },
+    ]);
+  });
+
+  it('are refused locally without TES_LOCAL_FILE_DIRS, naming the variable', () => {
+    expect(refusal({ ...valid, inputs: [{ path: '/in', url: '/srv/tes/x' }] }, { localDirs: [] })[0]?.message).toMatch(/^a bare path names a file on this machine's disk, which tasks may use only in the directories TES_LOCAL_FILE_DIRS names/);
+  });
+
+  it('are accepted locally with host directories when well-formed, and refused with the reason when not', () => {
+    expect(refusal({ ...valid, inputs: [{ path: '/in/a', url: '/srv/tes/x' }, { path: '/in/b', url: 'file:///srv/tes/a%20b' }], outputs: [{ path: '/out/o', url: 'file://localhost/srv/tes/o' }] }, local)).toEqual([]);
+    const problems = refusal(
+      {
+        ...valid,
+        inputs: [
+          { path: '/a', url: 'file://otherhost/srv/tes/x' },
+          { path: '/b', url: '/srv/tes/../etc/passwd' },
+          { path: '/c', url: 'srv/tes/x' },
+          { path: '/d', url: 'file:///srv/tes/a%00b' },
+        ],
+      },
+      local,
+    );
+    expect(problems).toEqual([
+      { path: 'inputs[0].url', message: expect.stringMatching(/names the host "otherhost"/) },
+      { path: 'inputs[1].url', message: expect.stringMatching(/no '\.' or '\.\.' segments/) },
+      { path: 'inputs[2].url', message: 'must be a URL with a scheme (s3://, http://, https://, file://) or an absolute path' },
+      { path: 'inputs[3].url', message: expect.stringMatching(/control characters/) },
+    ]);
+  });
+
+  it('keep the cloud’s message for a relative path', () => {
+    expect(refusal({ ...valid, inputs: [{ path: '/in', url: 'data/x.txt' }] })).toEqual([{ path: 'inputs[0].url', message: 'must be a URL with a scheme (s3://, http://, https://)' }]);
+  });
+});

@@ -7,9 +7,11 @@ import { admissionProblems, DEFAULT_ADMISSION, type AdmissionPolicy } from './ad
 import { applyBackendParameters } from './backend-parameters.js';
 import { InvalidTaskError, type Problem } from './errors.js';
 import { fargateProblems } from './fargate.js';
+import { isHostUrl, parseHostUrl } from './host-path.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { mountProblems } from './mounts.js';
 import { toSpecShape } from './spec-shape.js';
+import { hostFilesRefused, type StoragePolicy } from './storage-policy.js';
 import type { TesTask } from './tes.js';
 import { joinPath, MAX_NESTING, nestedDeeperThan, schemaProblems } from './validation.js';
 
@@ -53,14 +55,30 @@ export function pathProblems(path: string, value: unknown): Problem[] {
   return [];
 }
 
-function urlProblems(path: string, value: string, schemes: readonly string[]): Problem[] {
+/**
+ * Where URLs may point besides `schemes`: `hostFiles` is why `file://` URLs and bare paths are
+ * refused here, or undefined where they may name host directories (the storage policy's scopes
+ * decide which).
+ */
+interface UrlSupport {
+  schemes: readonly string[];
+  hostFiles: string | undefined;
+}
+
+function urlProblems(path: string, value: string, { schemes, hostFiles }: UrlSupport): Problem[] {
+  if (isHostUrl(value)) {
+    if (hostFiles !== undefined) return [{ path, message: `${value.startsWith('/') ? 'a bare path' : 'a file:// URL'} ${hostFiles}` }];
+    const host = parseHostUrl(value);
+    return 'problem' in host ? [{ path, message: host.problem }] : [];
+  }
+  const supported = hostFiles === undefined ? [...schemes, 'file'] : schemes;
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.+)$/i.exec(value);
   if (match === null) {
-    return [{ path, message: `must be a URL with a scheme (${schemes.map((s) => `${s}://`).join(', ')})` }];
+    return [{ path, message: `must be a URL with a scheme (${supported.map((s) => `${s}://`).join(', ')})${hostFiles === undefined ? ' or an absolute path' : ''}` }];
   }
   const scheme = (match[1] ?? '').toLowerCase();
   if (!schemes.includes(scheme)) {
-    return [{ path, message: `unsupported URL scheme "${scheme}"; supported: ${schemes.join(', ')}` }];
+    return [{ path, message: `unsupported URL scheme "${scheme}"; supported: ${supported.join(', ')}` }];
   }
   if (scheme === 's3' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/|$)/.test(match[2] ?? '')) {
     return [{ path, message: 'must name a valid S3 bucket (s3://bucket/key)' }];
@@ -103,7 +121,7 @@ function executorProblems(executor: unknown, at: string): Problem[] {
   return problems;
 }
 
-function inputProblems(input: unknown, at: string): Problem[] {
+function inputProblems(input: unknown, at: string, hostFiles: string | undefined): Problem[] {
   if (!isObject(input)) return [];
   const problems = pathProblems(joinPath(at, 'path'), input['path']);
   const { url, content, type } = input;
@@ -113,17 +131,17 @@ function inputProblems(input: unknown, at: string): Problem[] {
   } else if (typeof url !== 'string' || url === '') {
     if (url === undefined || url === '' || url === null) problems.push({ path: joinPath(at, 'url'), message: 'required unless content is set' });
   } else {
-    problems.push(...urlProblems(joinPath(at, 'url'), url, INPUT_URL_SCHEMES));
+    problems.push(...urlProblems(joinPath(at, 'url'), url, { schemes: INPUT_URL_SCHEMES, hostFiles }));
   }
   return problems;
 }
 
-function outputProblems(output: unknown, at: string): Problem[] {
+function outputProblems(output: unknown, at: string, hostFiles: string | undefined): Problem[] {
   if (!isObject(output)) return [];
   const problems = pathProblems(joinPath(at, 'path'), output['path']);
   const { url, path, path_prefix: prefix } = output;
   if (url === '') problems.push({ path: joinPath(at, 'url'), message: 'must not be empty' });
-  else if (typeof url === 'string') problems.push(...urlProblems(joinPath(at, 'url'), url, OUTPUT_URL_SCHEMES));
+  else if (typeof url === 'string') problems.push(...urlProblems(joinPath(at, 'url'), url, { schemes: OUTPUT_URL_SCHEMES, hostFiles }));
   if (typeof path === 'string' && WILDCARD.test(path)) {
     if (typeof prefix !== 'string' || prefix === '') {
       problems.push({ path: joinPath(at, 'path_prefix'), message: 'required when path contains wildcards' });
@@ -177,15 +195,15 @@ function textProblems(value: unknown, at: string, problems: Problem[]): void {
   }
 }
 
-function ruleProblems(body: Json): Problem[] {
+function ruleProblems(body: Json, hostFiles: string | undefined): Problem[] {
   const problems: Problem[] = [];
   textProblems(body, '', problems);
   if (Array.isArray(body['executors']) && body['executors'].length === 0) {
     problems.push({ path: 'executors', message: 'must contain at least one executor' });
   }
   asArray(body['executors']).forEach((e, i) => problems.push(...executorProblems(e, `executors[${i}]`)));
-  asArray(body['inputs']).forEach((input, i) => problems.push(...inputProblems(input, `inputs[${i}]`)));
-  asArray(body['outputs']).forEach((output, i) => problems.push(...outputProblems(output, `outputs[${i}]`)));
+  asArray(body['inputs']).forEach((input, i) => problems.push(...inputProblems(input, `inputs[${i}]`, hostFiles)));
+  asArray(body['outputs']).forEach((output, i) => problems.push(...outputProblems(output, `outputs[${i}]`, hostFiles)));
   asArray(body['volumes']).forEach((volume, i) => problems.push(...pathProblems(`volumes[${i}]`, volume)));
   if (isObject(body['tags']) && Object.keys(body['tags']).includes('')) {
     problems.push({ path: 'tags[""]', message: 'tag keys must not be empty' });
@@ -197,16 +215,17 @@ function ruleProblems(body: Json): Problem[] {
 
 /**
  * Checks a CreateTask body and returns the task to store, or throws InvalidTaskError listing
- * every problem with its JSON path.
+ * every problem with its JSON path. `storage.localDirs`: the local stack's host directories, which
+ * make `file://` URLs and bare paths well-formed URLs (the cloud has none: they are refused).
  */
-export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = DEFAULT_ADMISSION): AcceptedTask {
+export function acceptTaskRequest(body: unknown, policy: AdmissionPolicy = DEFAULT_ADMISSION, storage: Pick<StoragePolicy, 'localDirs'> = {}): AcceptedTask {
   if (!isObject(body)) throw new InvalidTaskError([{ path: '', message: 'the task must be a JSON object' }]);
   // Checked before anything walks the document recursively (a stack overflow would be a 500).
   if (nestedDeeperThan(body)) throw new InvalidTaskError([{ path: '', message: `the document nests arrays and objects more than ${MAX_NESTING} levels deep` }]);
   const request: Json = { ...body };
   for (const field of SERVER_OWNED_FIELDS) delete request[field];
 
-  const problems = [...schemaProblems('tesTask', request), ...ruleProblems(request)];
+  const problems = [...schemaProblems('tesTask', request), ...ruleProblems(request, hostFilesRefused(storage))];
   const task = toSpecShape('tesTask', request as unknown as TesTask);
   const resources = task.resources;
   const backend = applyBackendParameters(resources?.backend_parameters, resources?.backend_parameters_strict === true);

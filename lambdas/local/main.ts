@@ -41,6 +41,12 @@ try {
   console.log(
     `  S3:     ${stack.s3.endpoint} bucket ${stack.s3.bucket} (path-style; access key ${stack.s3.credentials.accessKeyId}, secret ${stack.s3.credentials.secretAccessKey}${dataDir === undefined ? '' : `, kept in ${join(dataDir, 's3-credentials.json')}`})`,
   );
+  const dirs = stack.deps.storage?.localDirs ?? [];
+  console.log(
+    dirs.length === 0
+      ? '  files:  no host directories for file:// URLs and bare paths (TES_LOCAL_FILE_DIRS)'
+      : `  files:  file:// URLs and bare paths in ${dirs.map((d) => `${d.path} (${d.access}${d.adminOnly ? ', admins' : ''})`).join(', ')}`,
+  );
   if (stack.issuer === undefined) console.log('  auth:   off; every task belongs to the local user');
   else if (dataDir !== undefined) console.log('  auth:   bearer JWTs from the local issuer; get one with: npm run token -- <subject>');
   else console.log(`  auth:   bearer JWTs; in memory, so here is one for "local": ${await stack.issuer.issue('local')}`);

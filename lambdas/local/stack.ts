@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { s3Client, type AwsConfig } from '../adapters/aws-clients.js';
 import type { TaskStore } from '../ports/task-store.js';
 import { S3ObjectStore } from '../adapters/s3-object-store.js';
-import { S3StagingBroker } from '../adapters/s3-staging-broker.js';
 import { StagingTokens } from '../domain/staging-token.js';
 import type { ExecutorPlatform } from '../domain/task-definition.js';
 import type { WorkflowDeps } from '../workflow/deps.js';
@@ -48,6 +47,8 @@ import { LocalTaskDefinitions } from './task-definitions.js';
 import { closeServer, listen } from './net.js';
 import { alive, claim, removeOrphans } from './ownership.js';
 import { ContainerSandbox } from './container-runtime.js';
+import { HostFileStagingBroker } from './host-file-broker.js';
+import { HostFiles, localFileDirsFromEnv } from './host-files.js';
 import { localS3Credentials, startS3rver } from './s3-local.js';
 import type { Credentials } from './sigv4.js';
 
@@ -284,7 +285,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const aws: AwsConfig = { region: 'us-east-1', endpoints: { s3: s3.endpoint }, credentials };
     const objects = new S3ObjectStore(s3Client(aws), LOCAL_BUCKET);
     const stagingTokens = new StagingTokens(await secret(options.dataDir, 'staging.key'));
-    const storage = storagePolicyFromEnv(options.env ?? {}, LOCAL_BUCKET);
+    // Host directories tasks may name with file:// URLs (TES_LOCAL_FILE_DIRS), never the stack's own.
+    const stackDirs = [...(options.dataDir === undefined ? [] : [options.dataDir]), s3Dir];
+    const storage = { ...storagePolicyFromEnv(options.env ?? {}, LOCAL_BUCKET), localDirs: await localFileDirsFromEnv(options.env ?? {}, stackDirs) };
     const capacity = localCapacity(options.env ?? {});
     // What runs tasks is set up while the API already answers: asking the container runtime about
     // this host takes a few hundred milliseconds. Until it is ready, starting a task waits for it.
@@ -307,7 +310,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await chmod(workRoot, 0o711);
       if (chosen.sandbox instanceof ContainerSandbox) await chosen.sandbox.useWorkDirectory(workRoot);
       const registry = new LocalTaskDefinitions();
-      const broker = new S3StagingBroker({ store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock, storage });
+      const broker = new HostFileStagingBroker(
+        { store, s3: s3Client(aws), bucket: LOCAL_BUCKET, tokens: stagingTokens, clock: systemClock, storage },
+        { files: await HostFiles.create([...stackDirs, workRoot]), maxDiskGiB: localLimits(options.env ?? {}).maxDiskGiB },
+      );
       // Staging reaches the broker over HTTP, as from a Fargate task; it runs in bubblewrap whatever runs executors.
       const stagingServer = await startStagingServer(broker);
       cleanups.push(() => stagingServer.close());

@@ -43,9 +43,9 @@ async function offloadContent(deps: TesDeps, id: string, task: TesTask): Promise
 }
 
 export async function createTask(deps: TesDeps, caller: Caller, body: unknown): Promise<TesCreateTaskResponse> {
-  const { task, warnings } = acceptTaskRequest(body, deps.admission);
-  // Every URL the task names must lie in its owner's storage scopes (the broker checks again at run time).
   const policy = storagePolicyOf(deps);
+  const { task, warnings } = acceptTaskRequest(body, deps.admission, policy);
+  // Every URL the task names must lie in its owner's storage scopes (the broker checks again at run time).
   const refused = storageProblems(task, policy, scopesOf(policy, caller));
   if (refused.length > 0) throw new InvalidTaskError(refused);
   await deps.workflow.ensureReady?.();
