@@ -7,15 +7,17 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pythonWithClients } from './support/python-clients.js';
+import { pythonWithClients, pythonWithPyTes04 } from './support/python-clients.js';
 import { startTarget, type Target } from './support/target.js';
 import { TEST_IMAGE } from './support/test-image.js';
 
 const run = promisify(execFile);
 let target: Target;
 let python: string;
+let python04: string;
 beforeAll(async () => {
   python = pythonWithClients();
+  python04 = pythonWithPyTes04();
   target = await startTarget();
 }, 360_000);
 afterAll(async () => {
@@ -32,5 +34,14 @@ describe('py-tes', () => {
     expect(seen.task_id).toMatch(/^[0-9a-z]{26}$/);
     expect(seen.final_state).toBe('COMPLETE');
     expect(seen.canceled_state).toBe('CANCELED');
+  });
+
+  it("py-tes 0.4.2 (TES 1.0; Snakemake's TES plugin pins it): service-info at /v1/tasks/service-info, its task shape polled in MINIMAL to COMPLETE, typed inputs and outputs, list, cancel", async () => {
+    const script = join(import.meta.dirname, 'clients', 'pytes04_check.py');
+    const { stdout } = await run(python04, [script, target.root], { timeout: 120_000, env: { ...process.env, TES_TEST_IMAGE: TEST_IMAGE } }).catch((error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`py-tes 0.4.2 check failed:\n${error.stderr ?? ''}\n${error.stdout ?? ''}`);
+    });
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { state?: string; types?: string[]; canceled?: string };
+    expect(seen).toMatchObject({ state: 'COMPLETE', types: ['FILE', 'FILE'], canceled: 'CANCELED' });
   });
 });

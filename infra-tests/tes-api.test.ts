@@ -37,11 +37,13 @@ describe('GetServiceInfo', () => {
     expectSpecResponse('tesServiceInfo', reply.body);
   });
 
-  it("answers at TES 1.0's /v1/tasks/service-info, where py-tes 0.4 (Snakemake's TES plugin) asks, not as a task id", async () => {
+  it("answers at TES 1.0's /v1/tasks/service-info, where py-tes 0.4 (Snakemake's TES plugin) asks, in TES 1.0's shape, not as a task id", async () => {
+    const current = (await suite.tes.get<{ name: string; description?: string; storage: string[] }>('/service-info')).body;
     for (const base of [suite.target.root + '/v1', suite.target.root + '/ga4gh/tes/v1']) {
-      const reply = await suite.tes.request('GET', '/tasks/service-info', undefined, { base });
+      const reply = await suite.tes.request<Record<string, unknown>>('GET', '/tasks/service-info', undefined, { base });
       expect(reply.status, reply.text).toBe(200);
-      expectSpecResponse('tesServiceInfo', reply.body);
+      // TES 1.0's tesServiceInfo: name, doc, storage, and nothing its clients' models would refuse.
+      expect(reply.body).toEqual({ name: current.name, doc: current.description, storage: current.storage });
     }
   });
 });
