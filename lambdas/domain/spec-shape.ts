@@ -41,11 +41,18 @@ function propertiesOf(schema: Schema): Record<string, Schema> | undefined {
   return merged;
 }
 
-/** The required properties of a schema, following $ref and allOf. */
-function requiredOf(schema: Schema): Set<string> {
+const requiredBySchema = new WeakMap<Schema, ReadonlySet<string>>();
+
+/** The required properties of a schema, following $ref and allOf (worked out once per schema). */
+function requiredOf(schema: Schema): ReadonlySet<string> {
   const resolved = resolve(schema);
-  const required = new Set(resolved.required);
-  for (const part of resolved.allOf ?? []) for (const name of requiredOf(part)) required.add(name);
+  let required = requiredBySchema.get(resolved);
+  if (required === undefined) {
+    const names = new Set(resolved.required);
+    for (const part of resolved.allOf ?? []) for (const name of requiredOf(part)) names.add(name);
+    required = names;
+    requiredBySchema.set(resolved, required);
+  }
   return required;
 }
 
