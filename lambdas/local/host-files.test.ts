@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -80,6 +80,19 @@ describe('reading host inputs', () => {
     await expect(readAll(join(users, 'alice', 'leak.txt'), 'FILE')).rejects.toThrow(/leads out of the directories this task's owner may read/);
     await expect(readAll(join(users, 'alice', 'bobs.txt'), 'FILE')).rejects.toThrow(/leads out/);
     await expect(readAll(join(users, 'bob', 'b.txt'), 'FILE')).rejects.toThrow(/is outside the directories this task's owner may read/);
+  });
+
+  it('refuses a file with other hard links where the kernel lets anyone link anything (a host user could link in /etc/shadow), and reads it where it does not', async () => {
+    await writeFile(join(base, 'linked-secret.txt'), 'secret\n');
+    await link(join(base, 'linked-secret.txt'), join(users, 'alice', 'hard.txt'));
+    const unprotected = await HostFiles.create([stackDir], false);
+    const read = (host: HostFiles) => host.read(alice, join(users, 'alice', 'hard.txt'), 'FILE', 1 << 20, async (file) => void (await text(file.body)));
+    await expect(read(unprotected)).rejects.toThrow(/has other hard links, which this machine does not restrict/);
+    // In a DIRECTORY input too.
+    await expect(unprotected.read(alice, join(users, 'alice'), 'DIRECTORY', 1 << 20, async (file) => void (await text(file.body)))).rejects.toThrow(/hard\.txt has other hard links/);
+    // With fs.protected_hardlinks = 1 only the file's owner (or whoever may write it) could have made the link.
+    await expect(read(await HostFiles.create([stackDir], true))).resolves.toEqual([]);
+    await rm(join(users, 'alice', 'hard.txt'));
   });
 
   it('refuses more than the task’s disk in all', async () => {

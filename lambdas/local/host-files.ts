@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -159,12 +159,20 @@ export class HostFiles {
   private constructor(
     private readonly stackDirs: readonly string[],
     private readonly temp: string,
+    private readonly hardLinksProtected: boolean,
   ) {}
 
-  /** `stackDirs`: where the stack keeps its own data (data directory, task volumes, objects). */
-  static async create(stackDirs: readonly string[]): Promise<HostFiles> {
+  /**
+   * `stackDirs`: where the stack keeps its own data (data directory, task volumes, objects).
+   * `hardLinksProtected`: whether the kernel lets a host user hard-link only files they own or may
+   * write (`fs.protected_hardlinks` = 1, read from /proc unless given). Where it does not, a user
+   * could link a file they cannot read (/etc/shadow) into their directory for the server to read, so
+   * a file with other hard links is refused.
+   */
+  static async create(stackDirs: readonly string[], hardLinksProtected?: boolean): Promise<HostFiles> {
     const real = await Promise.all(stackDirs.map((dir) => realpath(dir).catch(() => dir)));
-    return new HostFiles(real, await realpath(tmpdir()));
+    const protectedLinks = hardLinksProtected ?? (await readFile('/proc/sys/fs/protected_hardlinks', 'utf8').then((text) => text.trim() === '1', () => false));
+    return new HostFiles(real, await realpath(tmpdir()), protectedLinks);
   }
 
   private ours(real: string): string | undefined {
@@ -278,6 +286,9 @@ export class HostFiles {
       try {
         const info = await file.stat();
         if (!info.isFile()) throw new HostFileError(`${shown} is not a regular file`);
+        if (!this.hardLinksProtected && info.nlink > 1) {
+          throw new HostFileError(`${shown} has other hard links, which this machine does not restrict (fs.protected_hardlinks is not 1): not staged`);
+        }
         total += info.size;
         if (total > maxBytes) throw new HostFileError(`${path} holds more than the task's disk (${maxBytes} bytes)`);
         const body = info.size === 0 ? Readable.from([]) : file.createReadStream({ start: 0, end: info.size - 1, autoClose: false });
