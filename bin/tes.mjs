@@ -6,6 +6,7 @@
  * node_modules/.cache/tes-cli/. Its packages (commander, ora) are in the bundle, so a call loads one
  * file and its compiled code from V8's cache.
  */
+/* global process */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cachedBundle, useCompileCache } from '../scripts/cached-bundle.mjs';
@@ -16,6 +17,8 @@ const built = await cachedBundle({
   watch: ['cli', 'lambdas/domain', 'lambdas/ports'],
   launcher: import.meta.filename,
   what: 'the tes command',
+  // --quiet means no notes on stderr, this one included (options come before `--` and the task's command).
+  quiet: process.argv.slice(2, process.argv.includes('--') ? process.argv.indexOf('--') : undefined).some((arg) => arg === '-q' || arg === '--quiet'),
 });
 useCompileCache(built);
 await import(pathToFileURL(join(built, 'main.mjs')).href);

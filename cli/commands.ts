@@ -10,7 +10,7 @@ import { isTerminal } from '../lambdas/domain/states.js';
 import type { TesClient } from './client.js';
 import { errorExitCode, UsageError } from './errors.js';
 import { EXIT, taskExitCode } from './exit-codes.js';
-import { followTask } from './follow.js';
+import { followTask, Interrupted } from './follow.js';
 import { formatAge, table, taskDuration, taskSummary } from './format.js';
 import type { Chunk, Stream } from './log-follower.js';
 import { LogFollower } from './log-follower.js';
@@ -88,7 +88,26 @@ export async function run(context: Context, options: RunOptions, command: readon
   if (options.detach === true) return submit(context, options, command);
   const task = await readTask(context, options, command);
   const started = Date.now();
-  const id = await context.client.createTask(task);
+  // Ctrl-C while the task is being created: it is canceled as soon as it has an id.
+  let early = false;
+  const onEarly = (): void => {
+    early = true;
+  };
+  process.on('SIGINT', onEarly);
+  let id: string;
+  try {
+    id = await context.client.createTask(task);
+  } finally {
+    process.off('SIGINT', onEarly);
+  }
+  if (early) {
+    context.stderr(`tes: Ctrl-C: canceling task ${id}\n`);
+    await context.client.cancelTask(id).then(
+      () => context.stderr(`tes: task ${id} canceled\n`),
+      (error: unknown) => context.stderr(`tes: could not cancel task ${id}: ${(error as Error).message}\n`),
+    );
+    throw new Interrupted('interrupted');
+  }
   const kind = progressKind(context.terminal, context.quiet);
   if (kind === 'lines') note(context, `task ${id} created`);
   const progress = await createProgress(kind, id, started, context.stderr);

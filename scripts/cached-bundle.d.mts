@@ -12,6 +12,8 @@ export function cachedBundle(options: {
   repo?: string;
   /** Builds more into the same directory, with the esbuild module the bundle was built with. */
   also?: (esbuild: typeof import('esbuild'), outdir: string) => Promise<void>;
+  /** Says nothing while it builds. */
+  quiet?: boolean;
 }): Promise<string>;
 
 /** Keeps V8's compiled code beside the bundle; true when it is on. */

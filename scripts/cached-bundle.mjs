@@ -120,9 +120,10 @@ function alive(pid) {
  * @param {string} options.what what is being built, for the line printed while it builds
  * @param {string} [options.repo] the repository (this one unless a test says otherwise)
  * @param {(esbuild: unknown, outdir: string) => Promise<void>} [options.also] builds more into the same directory
+ * @param {boolean} [options.quiet] says nothing while it builds
  * @returns {Promise<string>}
  */
-export async function cachedBundle({ name, entries, watch, external = [], launcher, what, repo = REPO, also }) {
+export async function cachedBundle({ name, entries, watch, external = [], launcher, what, repo = REPO, also, quiet = false }) {
   const stamp = createHash('sha256')
     .update(repo)
     .update(readFileSync(launcher))
@@ -151,7 +152,7 @@ export async function cachedBundle({ name, entries, watch, external = [], launch
     const building = join(root, `${stamp}.${process.pid}.tmp`);
     try {
       if (root === roots[0]) mkdirSync(root, { recursive: true, mode: 0o755 });
-      console.error(`building ${what} (once after each change to its sources)...`);
+      if (!quiet) console.error(`building ${what} (once after each change to its sources)...`);
       await build(repo, entries, external, building, also);
     } catch (error) {
       rmSync(building, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +67,25 @@ describe('the cached bundle', () => {
     await writeFile(join(repo, 'launcher.mjs'), '// launches differently\n');
     const afterLauncher = await cachedBundle(options());
     expect(afterLauncher).not.toBe(afterLock);
+  });
+
+  it('says it builds unless asked to be quiet, and builds what `also` adds into the same directory', async () => {
+    await writeFile(join(repo, 'src', 'greeting.ts'), "export const greeting: string = 'hello, quietly';\n");
+    const said = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const built = await cachedBundle({
+        ...options(),
+        quiet: true,
+        also: async (_esbuild, outdir) => writeFile(join(outdir, 'extra.txt'), 'also built\n'),
+      });
+      expect(said).not.toHaveBeenCalled();
+      expect(await readFile(join(built, 'extra.txt'), 'utf8')).toBe('also built\n');
+      await writeFile(join(repo, 'src', 'greeting.ts'), "export const greeting: string = 'hello, loudly';\n");
+      await cachedBundle(options());
+      expect(said).toHaveBeenCalledWith(expect.stringMatching(/^building .* \(once after each change to its sources\)\.\.\.$/));
+    } finally {
+      said.mockRestore();
+    }
   });
 
   it('keeps the three builds used last and removes older ones', async () => {
