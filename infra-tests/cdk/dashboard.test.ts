@@ -7,7 +7,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import type { App } from 'aws-cdk-lib';
+import { testApp } from '../support/cdk-app.js';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../cdk/app.js';
@@ -22,7 +23,7 @@ interface Synthesized {
 }
 
 function synth(context: Record<string, unknown>): Synthesized {
-  const app = new App({ context });
+  const app = testApp({ context });
   const stacks = buildApp(app);
   app.synth();
   return { app, stacks, service: Template.fromStack(stacks.service) };

@@ -4,7 +4,7 @@
  * a variable the reader needs and the template lacks fails, and so does one the template sets and no
  * reader reads. Readers are watched through the environment they are given, not listed by hand.
  */
-import { App } from 'aws-cdk-lib';
+import { testApp } from '../support/cdk-app.js';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../cdk/app.js';
@@ -19,7 +19,7 @@ let functions: Fn[];
 const RUNTIME_VARIABLES = new Set(['AWS_REGION', 'NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME']);
 
 beforeAll(() => {
-  const app = new App({
+  const app = testApp({
     context: { auth: 'cognito', storageRules: ['s3://lab-data/{owner}/=readwrite'], httpInputAllow: '10.0.0.0/8', httpInputs: 'on', fargatePrices: { name: 'eu-west-1 list prices' } },
   });
   const stacks = buildApp(app);

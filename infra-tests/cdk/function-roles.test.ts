@@ -5,7 +5,7 @@
  * the synthesized template (the policies attached to the function's role). No list of either is
  * kept by hand; only what AWS itself implies is listed here, with why.
  */
-import { App } from 'aws-cdk-lib';
+import { testApp } from '../support/cdk-app.js';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../cdk/app.js';
@@ -37,7 +37,7 @@ function actionsOf(statement: { Effect?: string; Action?: string | string[] }): 
 }
 
 beforeAll(() => {
-  const app = new App({ context: { auth: 'cognito', storageRules: ['s3://lab-data/{owner}/=readwrite'], httpInputs: 'on' } });
+  const app = testApp({ context: { auth: 'cognito', storageRules: ['s3://lab-data/{owner}/=readwrite'], httpInputs: 'on' } });
   const stacks = buildApp(app);
   const resources = Template.fromStack(stacks.service).toJSON()['Resources'] as Record<string, Resource>;
   const roleOf = (fn: Resource): string => ((fn.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'] ?? [])[0];

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { App } from 'aws-cdk-lib';
+import { testApp } from '../support/cdk-app.js';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../cdk/app.js';
@@ -22,7 +22,7 @@ async function deploy(args: string[], env: Record<string, string> = {}): Promise
 
 describe('the LocalStack path', () => {
   it('synthesizes with the settings the script uses (auth=none, no GuardDuty, destroyable)', () => {
-    const app = new App({ context: { auth: 'none', guardDuty: false, removalPolicy: 'destroy' } });
+    const app = testApp({ context: { auth: 'none', guardDuty: false, removalPolicy: 'destroy' } });
     const { service, stateful } = buildApp(app);
     app.synth();
     const template = Template.fromStack(service);

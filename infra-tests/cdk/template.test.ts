@@ -2,7 +2,8 @@
  * What `cdk deploy` would stand up, asserted on the synthesized templates (no AWS account needed):
  * every hardening promise, every IAM boundary, the routes and the authorizer, and cdk-nag clean.
  */
-import { App, Aspects } from 'aws-cdk-lib';
+import { Aspects, type App } from 'aws-cdk-lib';
+import { testApp } from '../support/cdk-app.js';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BASE_PATHS, ROUTES, routePaths } from '../../lambdas/api/routes.js';
@@ -14,7 +15,7 @@ let service: Template;
 let stacks: ReturnType<typeof buildApp>;
 
 beforeAll(() => {
-  app = new App({
+  app = testApp({
     context: {
       auth: 'cognito',
       storageRules: ['s3://lab-data/{owner}/=readwrite', 's3://reference/genomes/=read'],
