@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -115,9 +115,11 @@ export class ExecutorCluster extends Construct {
       description: 'Pulls executor and runtime images and writes their logs; never visible inside the containers',
     });
     // Built from the bundled runtime and its Dockerfile alone (lambdas/runtime/image.ts): no npm
-    // install in Docker, and a new image only when the runtime's code changes.
+    // install in Docker, and a new image only when the runtime's code changes. Prepared inside the
+    // cloud assembly's directory, so it goes when the assembly does.
+    const assembly = Stage.of(this)?.outdir ?? mkdtempSync(join(tmpdir(), 'tes-runtime-image-'));
     this.runtimeImage = new ecrAssets.DockerImageAsset(this, 'RuntimeImage', {
-      directory: prepareRuntimeImage(mkdtempSync(join(tmpdir(), 'tes-runtime-image-'))),
+      directory: prepareRuntimeImage(join(assembly, 'tes-runtime-image')),
       platform: ecrAssets.Platform.LINUX_ARM64,
     });
     // Images only from the repositories the admission allowlist names (and the runtime image's):
