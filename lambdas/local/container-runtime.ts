@@ -188,21 +188,37 @@ function firstLine(text: string): string {
   return (text.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '').trim();
 }
 
+/** How long the sentinel waits for a killed stack's runtime clients to end before it kills them. */
+const SENTINEL_PATIENCE_SECONDS = 120;
+
 /**
- * What the sentinel runs: once the process `stackId` is gone, it kills the runtime clients that
- * process left (so none goes on to create a container after the list), then kills and removes
- * every container labelled as that process's.
+ * What the sentinel runs: once the process `stackId` is gone, it sweeps the containers labelled as
+ * that process's, round after round while any runtime client the stack started is still there:
+ * each round kills the running ones and removes the ended ones, and leaves one still being created
+ * to its client (removing it then races the client and leaves the runtime's half-made container,
+ * its init process waiting to be started, with no record to remove it by); the next round finds it
+ * running. Once no client is left, or past `patienceSeconds` (when the clients left are killed), it
+ * kills and removes whatever is left.
  */
-export function sentinelScript(kind: ContainerEngine, stackId: string): string {
+export function sentinelScript(kind: ContainerEngine, stackId: string, patienceSeconds = SENTINEL_PATIENCE_SECONDS): string {
   if (!/^\d+$/.test(stackId)) throw new Error(`a stack id is a process id, not ${JSON.stringify(stackId)}`);
   const label = `${STACK_LABEL}=${stackId}`;
+  const rounds = Math.max(1, Math.ceil(patienceSeconds * 2));
   return [
     `while kill -0 ${stackId} 2>/dev/null; do sleep 0.5; done`,
     // The flag is matched in two halves: this script's own command line must not match it.
     `flag='--label=${STACK_LABEL}'`,
-    `for p in /proc/[0-9]*; do case " $(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *" $flag=${stackId} "*) kill -9 \${p#/proc/} 2>/dev/null;; esac; done`,
-    `ids=$(${kind} ps --all --quiet --filter label=${label})`,
-    `[ -z "$ids" ] || { ${kind} kill $ids; ${kind} rm --force $ids; } >/dev/null 2>&1`,
+    `clients() { for p in /proc/[0-9]*; do case " $(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in *" $flag=${stackId} "*) echo \${p#/proc/};; esac; done; }`,
+    // sweep [final]: kill what runs, remove what ended; with final, also what is still being created.
+    `sweep() { ${kind} ps --all --filter label=${label} --format '{{.ID}} {{.State}}' 2>/dev/null | while read -r id state; do case "$state" in`,
+    `  running|paused|stopping) ${kind} kill "$id" >/dev/null 2>&1; [ "$1" = final ] && ${kind} rm --force "$id" >/dev/null 2>&1;;`,
+    `  created|configured|initialized) [ "$1" = final ] && ${kind} rm --force "$id" >/dev/null 2>&1;;`,
+    `  *) ${kind} rm --force "$id" >/dev/null 2>&1;;`,
+    `esac; done; }`,
+    `round=0`,
+    `while [ -n "$(clients)" ] && [ $round -lt ${rounds} ]; do sweep; round=$((round + 1)); sleep 0.5; done`,
+    `for pid in $(clients); do kill -9 $pid 2>/dev/null; done`,
+    `sweep final`,
   ].join('\n');
 }
 

@@ -129,18 +129,35 @@ describe('rootful Podman maps the container user onto the task host uid', () => 
 });
 
 describe('the sentinel that outlives a killed stack', () => {
-  /** A stand-in for a runtime client: a process whose command line carries the run's flags. */
-  const client = (stackId: string): ChildProcess =>
-    spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300_000)', '--', 'run', `--label=tes.local.stack=${stackId}`, '--name=tes-x-0'], { stdio: 'ignore' });
+  /** A stand-in for a runtime client: a process whose command line carries the run's flags, ending by itself after `ms`. */
+  const client = (stackId: string, ms = 300_000): ChildProcess =>
+    spawn(process.execPath, ['-e', `setTimeout(() => {}, ${ms})`, '--', 'run', `--label=tes.local.stack=${stackId}`, '--name=tes-x-0'], { stdio: 'ignore' });
 
-  it("kills the runtime clients the stack left (one may be about to create a container), and no one else's", async () => {
+  it('waits for the runtime clients the stack left to end (one may be creating its container), and does not kill them', async () => {
+    const stack = spawn('sleep', ['300'], { stdio: 'ignore' });
+    const id = String(stack.pid);
+    // A client that ends by itself, as one does once the sweep has removed its container.
+    const left = client(id, 1500);
+    const sentinel = spawn('/bin/sh', ['-c', sentinelScript('podman', id, 30)], { stdio: 'ignore' });
+    try {
+      const leftExit = once(left, 'exit');
+      const sentinelExit = once(sentinel, 'exit');
+      stack.kill('SIGKILL');
+      expect(await leftExit).toEqual([0, null]);
+      expect(await sentinelExit).toEqual([0, null]);
+    } finally {
+      for (const p of [stack, left, sentinel]) p.kill('SIGKILL');
+    }
+  });
+
+  it("kills the clients still there past its patience, and no one else's", async () => {
     const stack = spawn('sleep', ['300'], { stdio: 'ignore' });
     const id = String(stack.pid);
     const left = client(id);
     // Another stack's client, whose id starts with this one's, and a process that merely names the label.
     const other = client(`${id}1`);
     const bystander = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300_000)', '--', `tes.local.stack=${id}`], { stdio: 'ignore' });
-    const sentinel = spawn('/bin/sh', ['-c', sentinelScript('podman', id)], { stdio: 'ignore' });
+    const sentinel = spawn('/bin/sh', ['-c', sentinelScript('podman', id, 1)], { stdio: 'ignore' });
     try {
       const leftExit = once(left, 'exit');
       const sentinelExit = once(sentinel, 'exit');
