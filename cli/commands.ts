@@ -11,7 +11,7 @@ import type { TesClient } from './client.js';
 import { errorExitCode, UsageError } from './errors.js';
 import { EXIT, taskExitCode } from './exit-codes.js';
 import { followTask, Interrupted } from './follow.js';
-import { formatAge, table, taskDuration, taskSummary } from './format.js';
+import { formatAge, printable, table, taskDuration, taskSummary } from './format.js';
 import type { Chunk, Stream } from './log-follower.js';
 import { LogFollower } from './log-follower.js';
 import { createProgress, progressKind } from './progress.js';
@@ -77,7 +77,7 @@ function printer(context: Context, allToStdout: boolean): (chunk: Chunk) => void
 function explainEnd(context: Context, task: TesTask): void {
   if (task.state === 'SYSTEM_ERROR') {
     const lines = task.logs?.flatMap((attempt) => attempt.system_logs ?? []) ?? [];
-    context.stderr(`tes: task ${task.id} ended SYSTEM_ERROR${lines.length === 0 ? '' : `:\n${lines.slice(-5).map((line) => `  ${line}`).join('\n')}`}\n`);
+    context.stderr(`tes: task ${task.id} ended SYSTEM_ERROR${lines.length === 0 ? '' : `:\n${lines.slice(-5).map((line) => `  ${printable(line)}`).join('\n')}`}\n`);
   } else if (task.state === 'CANCELED') {
     context.stderr(`tes: task ${task.id} was canceled\n`);
   }

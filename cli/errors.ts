@@ -4,6 +4,7 @@
  */
 import type { ErrorBody } from '../lambdas/domain/errors.js';
 import { EXIT } from './exit-codes.js';
+import { printable } from './format.js';
 
 /** A bad option, argument or task file: found before anything was sent. */
 export class UsageError extends Error {
@@ -54,7 +55,8 @@ function networkReason(cause: unknown): string {
 }
 
 function describeRefusal(status: number, body: Partial<ErrorBody> | undefined, what: string, server: string, withToken: boolean): string {
-  const said = body?.message ?? '';
+  // The server's words are shown as text: whatever it (or a task field it quotes) holds cannot drive the terminal.
+  const said = printable(body?.message ?? '');
   const answer = `${status}${body?.code === undefined ? '' : ` ${body.code}`}${said === '' ? '' : `: ${said}`}`;
   if (status < 400) return `${server} gave no TES answer for ${what} (${answer})`;
   if (status === 401) return withToken ? `the server refused the token (${answer}): check --token or TES_TOKEN` : 'the server wants a token: --token or TES_TOKEN';
@@ -62,7 +64,7 @@ function describeRefusal(status: number, body: Partial<ErrorBody> | undefined, w
   if (status === 404 && body?.code === 'NOT_FOUND' && what.startsWith('task ')) return `no ${what} at ${server} (${answer})`;
   if (status === 404) return `${server} does not serve ${what} (${answer}): is --server the TES's base URL (it ends in /ga4gh/tes/v1)?`;
   if (body?.code === 'INVALID_TASK' && body.details !== undefined && body.details.length > 0) {
-    const problems = body.details.map((p) => `  ${p.path === '' ? '' : `${p.path}: `}${p.message}${p.rule === undefined ? '' : ` (rule ${p.rule})`}`);
+    const problems = body.details.map((p) => printable(`  ${p.path === '' ? '' : `${p.path}: `}${p.message}${p.rule === undefined ? '' : ` (rule ${p.rule})`}`));
     return [`the server refused the task (${status} INVALID_TASK):`, ...problems].join('\n');
   }
   if (status >= 500) return `the server failed on ${what} (${answer})`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatDuration, shellWords, table, taskDuration } from './format.js';
+import { formatAge, formatDuration, printable, shellWords, table, taskDuration } from './format.js';
 
 describe('formatDuration', () => {
   it('says a span to the precision that matters at its size', () => {
@@ -40,5 +40,13 @@ describe('shellWords', () => {
   it('quotes only the words a shell would split or expand', () => {
     expect(shellWords(['sh', '-c', "echo 'hi'; exit 3"])).toBe(`sh -c 'echo '\\''hi'\\''; exit 3'`);
     expect(shellWords(['ls', '/data/a.txt', 'K=V'])).toBe('ls /data/a.txt K=V');
+  });
+});
+
+describe('printable', () => {
+  it('writes control characters and bidirectional overrides as escapes, and leaves other text alone', () => {
+    expect(printable('a\u001b[2Jb\u0007c\u009bd\u202ee\u2066f')).toBe('a\\x1b[2Jb\\x07c\\x9bd\\u202ee\\u2066f');
+    expect(printable('naïve 名前 tab\tnew\nline')).toBe('naïve 名前 tab\\x09new\\x0aline');
+    expect(table([['a\u001b'], ['b']])).toBe('a\\x1b\nb');
   });
 });

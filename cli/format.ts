@@ -27,6 +27,20 @@ export function formatAge(ms: number): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
+/**
+ * Text from the server as a terminal may show it: control characters (C0, DEL, C1: escape sequences
+ * that move the cursor, retitle the window or write the clipboard) and the bidirectional overrides
+ * that make text read other than it is, each written as its escape. A task's name, tags, commands,
+ * URLs and system logs are whoever created it's, and an admin lists everyone's.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 function time(text: string | undefined): number | undefined {
   const at = text === undefined ? NaN : Date.parse(text);
   return Number.isNaN(at) ? undefined : at;
@@ -49,9 +63,10 @@ export function taskDuration(task: TesTask, now: number, ended: boolean): string
   return ended ? '' : `${formatDuration(now - start)}…`;
 }
 
-/** Rows as aligned columns, two spaces apart; the last column is not padded. */
+/** Rows as aligned columns, two spaces apart; the last column is not padded. Cells are made printable. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
+  rows = rows.map((row) => row.map(printable));
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
 }
@@ -61,7 +76,7 @@ export function shellWords(argv: readonly string[]): string {
   return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-/** One task for a person to read, one fact a line. */
+/** One task for a person to read, one fact a line, each made printable. */
 export function taskSummary(task: TesTask, now: number, ended: boolean): string {
   const lines: [string, string][] = [['id', task.id ?? ''], ['state', task.state ?? '']];
   if (task.name !== undefined) lines.push(['name', task.name]);
@@ -91,5 +106,5 @@ export function taskSummary(task: TesTask, now: number, ended: boolean): string 
   for (const input of task.inputs ?? []) out.push(`${'input'.padEnd(11)}${input.url ?? '(content)'} → ${input.path}`);
   for (const output of task.outputs ?? []) out.push(`${'output'.padEnd(11)}${output.path} → ${output.url}`);
   for (const line of task.logs?.flatMap((attempt) => attempt.system_logs ?? []) ?? []) out.push(`${'system log'.padEnd(11)}${line}`);
-  return out.join('\n');
+  return out.map(printable).join('\n');
 }

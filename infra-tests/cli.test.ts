@@ -321,6 +321,42 @@ describe('tes list', () => {
   });
 });
 
+describe('attack: terminal escapes in what a task holds', () => {
+  // A task's fields are whoever created it's; an admin's `tes list` shows everyone's. Written raw, these
+  // would write the clipboard (OSC 52), clear the screen, retitle the window or reverse the text.
+  const hostile = `evil\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b[2J\u001b]0;title\u0007\u202egnp.exe`;
+  let id: string;
+  beforeAll(async () => {
+    const reply = await fetch(`${stack.url}/tasks`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: hostile,
+        description: hostile,
+        tags: { [`k${hostile}`]: hostile, run: RUN_ID },
+        executors: [{ image: TEST_IMAGE, command: ['echo', hostile] }],
+      }),
+    });
+    id = ((await reply.json()) as { id: string }).id;
+  });
+
+  it('list and get show them as escapes, never as control characters', async () => {
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+    for (const args of [['list', '--tag', `run=${RUN_ID}`, '--all'], ['get', id]]) {
+      const { code, stdout, stderr } = await tes(args);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain(id);
+      expect(stdout).not.toMatch(raw);
+      expect(stdout).toContain('evil\\x1b]52;c;ZWNobyBwd25lZA==\\x07\\x1b[2J');
+      expect(stdout).toContain('\\u202egnp.exe');
+    }
+    // --json is for programs: the server's JSON as it is (its escapes are JSON's).
+    const json = await tes(['get', id, '--json']);
+    expect((JSON.parse(json.stdout) as TesTask).name).toBe(hostile);
+  });
+});
+
 describe('reaching the server', () => {
   it('asks for a token when the server wants one, and works with one from the flag or TES_TOKEN', async () => {
     const none = await tes(['list'], { env: { TES_SERVER: secured.url } });
