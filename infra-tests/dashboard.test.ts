@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -246,6 +246,37 @@ describe('npm start serves the dashboard', () => {
     const info = await fetch(`${open.api}/service-info`);
     expect(info.status).toBe(200);
     expect(info.headers.get('content-security-policy')).toBeNull();
+  });
+
+  it('attack: serves no file beside its own, whatever the spelling of the path (sent raw, as no browser would)', async () => {
+    const { hostname, port } = new URL(open.root);
+    const raw = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: hostname, port, path, method: 'GET' }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const paths = [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/app.js/..%2f..%2f..%2fpackage.json',
+      '/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
+      '/./index.html',
+      '/index.html%00',
+      '/config.json/',
+      '/main.mjs',
+      '/s3-process.mjs',
+      '/dashboard/app.js',
+    ];
+    for (const path of paths) {
+      const { status, body } = await raw(path);
+      expect(status, path).toBe(404);
+      expect(body, path).not.toMatch(/serverless-tes|root:x:0|<html|tes-local/);
+    }
   });
 });
 
