@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { TASK_TABLE } from '../lambdas/adapters/task-table.js';
 import type { TesConfig } from './config.js';
+import { logBucket } from './constructs/log-bucket.js';
 
 export class TesStatefulStack extends Stack {
   readonly table: dynamodb.TableV2;
@@ -36,15 +37,7 @@ export class TesStatefulStack extends Stack {
       ],
     });
 
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(Math.max(config.logRetentionDays, 1)) }],
-      removalPolicy,
-      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
-    });
+    this.accessLogs = logBucket(this, 'AccessLogs', { retentionDays: config.logRetentionDays, removalPolicy });
     this.bucket = new s3.Bucket(this, 'ServiceBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

@@ -15,7 +15,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
 import { startTestStack } from './support/local-stack.js';
 import { pythonWithClients } from './support/python-clients.js';
-import { TesHttp } from './support/target.js';
+import { stackClient, TesHttp } from './support/target.js';
 import { RUN_ID, waitForTerminal } from './support/tasks.js';
 import { TEST_IMAGE } from './support/test-image.js';
 
@@ -28,7 +28,7 @@ let base: string;
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'tes-engines-'));
   stack = await startTestStack({ port: 0, env: { TES_LOCAL_FILE_DIRS: `${base}=readwrite` } });
-  tes = new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: {}, close: () => Promise.resolve() });
+  tes = await stackClient(stack);
 }, 120_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import { startLocalStack, type LocalStack } from '../lambdas/local/stack.js';
 import type { WorkflowPort } from '../lambdas/ports/workflow.js';
 import { startTestStack } from './support/local-stack.js';
-import { TesHttp } from './support/target.js';
+import { stackClient, TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
 import { TEST_IMAGE } from './support/test-image.js';
 
@@ -40,10 +40,8 @@ beforeAll(async () => {
   await writeFile(join(reference, 'genome.fa'), '>chr1\nACGT\n');
   await writeFile(join(outside, 'secret.txt'), SECRET);
   stack = await startTestStack({ port: 0, dataDir, auth: 'jwt', env: { TES_LOCAL_FILE_DIRS: `${users}/{owner}=readwrite,${reference}` } });
-  const as = async (user: string) =>
-    new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
-  alice = await as('alice');
-  bob = await as('bob');
+  alice = await stackClient(stack, 'alice');
+  bob = await stackClient(stack, 'bob');
 }, 120_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import type { TesTask } from '../lambdas/domain/tes.js';
 import { hostIdFor } from '../lambdas/local/sandbox.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
 import { startTestStack } from './support/local-stack.js';
-import { TesHttp, type Reply } from './support/target.js';
+import { stackClient, TesHttp, type Reply } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
 import { runtimesUnderTest, TEST_IMAGE } from './support/test-image.js';
 
@@ -58,10 +58,8 @@ function useStack(env: Record<string, string> = {}): { stack: () => LocalStack; 
   beforeAll(async () => {
     // The test's input server is on loopback, which http(s) inputs reach only when the operator allows it.
     stack = await startTestStack({ port: 0, auth: 'jwt', env: { TES_LOCAL_DISK_GB: '0.25', TES_HTTP_INPUT_ALLOW: '127.0.0.1/32', TES_LOCAL_STORE: 'dynamodb', ...env } });
-    const as = async (user: string) =>
-      new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user)}` }, close: () => Promise.resolve() });
-    alice = await as('alice');
-    bob = await as('bob');
+    alice = await stackClient(stack, 'alice');
+    bob = await stackClient(stack, 'bob');
   }, 120_000);
   afterAll(async () => {
     await stack?.close();

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesTask } from '../lambdas/domain/tes.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
 import { startTestStack, TEST_STORAGE_RULES } from './support/local-stack.js';
-import { TesHttp } from './support/target.js';
+import { stackClient, TesHttp } from './support/target.js';
 import { task, waitForTerminal } from './support/tasks.js';
 import { TEST_IMAGE } from './support/test-image.js';
 
@@ -36,8 +36,7 @@ beforeAll(async () => {
   stack = await startTestStack({ port: 0, dataDir, auth: 'jwt', env: { TES_LOCAL_CPUS: '1', TES_LOCAL_MEMORY_GB: '4', TES_LOCAL_STORE: 'dynamodb' } });
   bucket = stack.s3.bucket;
   s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3.endpoint, forcePathStyle: true, credentials: stack.s3.credentials });
-  const as = async (user: string, claims: Record<string, unknown> = {}) =>
-    new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers: { authorization: `Bearer ${await stack.issuer?.issue(user, { claims })}` }, close: () => Promise.resolve() });
+  const as = (user: string, claims: Record<string, unknown> = {}) => stackClient(stack, user, claims);
   asUser = (user) => as(user);
   bob = await as('bob');
   mallory = await as('mallory');

@@ -22,6 +22,7 @@ import * as esbuild from 'esbuild';
 import { buildDashboardSync } from '../../dashboard/build.mjs';
 import { DASHBOARD_HEADERS, dashboardCsp, type DashboardConfig } from '../../dashboard/site.js';
 import type { DashboardSettings, TesConfig } from '../config.js';
+import { logBucket } from './log-bucket.js';
 import type { TesApi } from './tes-api.js';
 
 export interface WebDashboardProps {
@@ -53,16 +54,7 @@ export class WebDashboard extends Construct {
     const { config, settings, api, removalPolicy } = props;
     const autoDeleteObjects = removalPolicy === RemovalPolicy.DESTROY;
 
-    this.logs = new s3.Bucket(this, 'Logs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      // CloudFront's standard logs are written with an ACL.
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(Math.max(config.logRetentionDays, 1)) }],
-      removalPolicy,
-      autoDeleteObjects,
-    });
+    this.logs = logBucket(this, 'Logs', { retentionDays: config.logRetentionDays, removalPolicy });
     this.bucket = new s3.Bucket(this, 'Site', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

@@ -87,3 +87,12 @@ export function useTarget(env: Record<string, string> = {}): Suite {
   });
   return suite;
 }
+
+/**
+ * A client of a local stack the suite started itself: anonymous, or as `user` (with `claims`) through
+ * a token from the stack's own issuer (TES_AUTH=jwt).
+ */
+export async function stackClient(stack: LocalStack, user?: string, claims: Record<string, unknown> = {}): Promise<TesHttp> {
+  const headers: Record<string, string> = user === undefined ? {} : { authorization: `Bearer ${await stack.issuer?.issue(user, { claims })}` };
+  return new TesHttp({ url: stack.url, root: `http://127.0.0.1:${stack.port}`, headers, close: () => Promise.resolve() });
+}
