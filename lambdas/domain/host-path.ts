@@ -10,8 +10,9 @@
  * and no control character. A `file://` URL names this machine only: an empty host or `localhost`.
  */
 
+/** A C0 control character or DEL: no path, name or URL the service keeps may hold one. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Whether `url` names the server's disk: a `file:` URL or a bare absolute path. */
 export function isHostUrl(url: string): boolean {

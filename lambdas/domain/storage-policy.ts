@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from './caller.js';
 import type { Problem } from './errors.js';
-import { hostDirectoryUrl, isHostUrl, parseHostUrl } from './host-path.js';
+import { CONTROL_CHARACTER, hostDirectoryUrl, isHostUrl, parseHostUrl } from './host-path.js';
 import type { TesTask } from './tes.js';
 
 export type StorageAccess = 'read' | 'readwrite';
@@ -163,8 +163,6 @@ function parseRule(text: string): StorageRule {
   return { bucket: where.bucket, prefix: where.key, access, adminOnly: accessText.endsWith('@admin') };
 }
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * TES_LOCAL_FILE_DIRS as written: comma-separated `/dir`, `/dir=read` or `/dir=readwrite`, each

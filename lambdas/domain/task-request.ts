@@ -7,7 +7,7 @@ import { admissionProblems, DEFAULT_ADMISSION, type AdmissionPolicy } from './ad
 import { applyBackendParameters } from './backend-parameters.js';
 import { InvalidTaskError, type Problem } from './errors.js';
 import { fargateProblems } from './fargate.js';
-import { isHostUrl, parseHostUrl } from './host-path.js';
+import { CONTROL_CHARACTER, isHostUrl, parseHostUrl } from './host-path.js';
 import { imageReferenceProblem } from './image-reference.js';
 import { mountProblems } from './mounts.js';
 import { toSpecShape } from './spec-shape.js';
@@ -40,8 +40,6 @@ function asArray(value: unknown): unknown[] {
 }
 
 const WILDCARD = /[*?[]/;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Problems with a container path: it must be absolute and contain no `.`/`..` segments. */
 export function pathProblems(path: string, value: unknown): Problem[] {

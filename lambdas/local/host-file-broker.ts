@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { S3StagingBroker, sealReport, StagingRefusedError, type StagingBrokerDeps } from '../adapters/s3-staging-broker.js';
 import { fargateSize } from '../domain/fargate.js';
-import { isHostUrl, parseHostUrl } from '../domain/host-path.js';
+import { CONTROL_CHARACTER, isHostUrl, parseHostUrl } from '../domain/host-path.js';
 import { reportKey } from '../domain/output-list.js';
 import { allowsPath, type StorageScope } from '../domain/storage-policy.js';
 import type { TaskRecord } from '../domain/task-record.js';
@@ -25,8 +25,6 @@ import { HostFileError, type HostFiles, type HostWrite } from './host-files.js';
 
 const URL_TTL_SECONDS = 6 * 3600;
 const GIB = 1024 ** 3;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Where the broker keeps a host input's or output's files in the service bucket, under the task's own prefix. */
 export function hostFilesPrefix(taskId: string, direction: 'in' | 'out'): string {
