@@ -3,6 +3,9 @@ import { open } from 'node:fs/promises';
 import { ObjectMissingError, type ObjectStore } from '../ports/object-store.js';
 import { s3Client, type AwsConfig } from './aws-clients.js';
 
+/** Files up to this size are read whole and sent as one buffer (a stream costs more than it saves). */
+const WHOLE_FILE_BYTES = 1024 * 1024;
+
 export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly client: S3Client,
@@ -17,7 +20,8 @@ export class S3ObjectStore implements ObjectStore {
     const file = await open(path, 'r');
     try {
       const { size } = await file.stat();
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: file.createReadStream({ autoClose: false }), ContentLength: size }));
+      const body = size <= WHOLE_FILE_BYTES ? await file.readFile() : file.createReadStream({ autoClose: false });
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: size }));
     } finally {
       await file.close();
     }
