@@ -23,7 +23,12 @@ export interface PhaseLayout {
   volumes?: ReadonlyMap<string, string>;
   /** Who the volumes' files belong to, where that is not the executor's user (TES_EXECUTOR_USER). */
   owner?: { uid: number; gid: number };
-  /** Refuse a plan that moves anything: set where staging runs outside a sandbox. */
+  /**
+   * Refuse a plan that moves anything: set where staging runs outside a sandbox (the local runner,
+   * for a task with one executor and no inputs or outputs). Such a stage-in that succeeds with
+   * nothing to say writes no report: Record reads none, with the stage-in container's exit code 0,
+   * as success, and no earlier report can stand in for it (locally no executor runs twice).
+   */
   nothingToStage?: boolean;
   /** The broker itself, where the phase runs in the process that holds it: the same calls, without HTTP. */
   broker?: StagingBroker;
@@ -88,7 +93,8 @@ export async function runPhase(phase: string | undefined, env: Readonly<Record<s
   };
   if (phase === 'stage-in') {
     const report = await stageIn(context);
-    await broker.report(token, 'stage-in', report);
+    const silent = layout.nothingToStage === true && report.ok && report.warnings.length === 0;
+    if (!silent) await broker.report(token, 'stage-in', report);
     return report.ok ? 0 : 1;
   }
   const report = await stageOut(context, layout.executorExitCode ?? (await executorExitCode(env)));
