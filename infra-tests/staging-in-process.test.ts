@@ -7,12 +7,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TesTask } from '../lambdas/domain/tes.js';
-import type { StagingPlan } from '../lambdas/ports/staging.js';
+import type { StagingBroker, StagingPlan, StageReport } from '../lambdas/ports/staging.js';
 import { runPhase } from '../lambdas/runtime/phase.js';
 import { StagingSandbox } from '../lambdas/local/staging-sandbox.js';
 import type { LocalStack } from '../lambdas/local/stack.js';
@@ -75,6 +76,32 @@ describe('a run with nothing to stage', () => {
   });
 });
 
+describe('a task seen ended', () => {
+  it("has its executor's whole stdout and stderr in the bucket already, however soon it is looked at", async () => {
+    // One executor, nothing to stage: the task ends moments after its executor, while 64 MiB of
+    // stdout are still on their way to the bucket unless the workflow waits for them.
+    const bytes = 64 * 1024 * 1024;
+    const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['sh', '-c', `head -c ${bytes} /dev/zero; echo err >&2`] }] }));
+    expect(reply.status, reply.text).toBe(200);
+    // Polled as tightly as a client can: the first answer that shows it ended is the one checked.
+    let seen: TesTask;
+    for (;;) {
+      seen = (await tes.get<TesTask>(`/tasks/${reply.body.id}?view=FULL`)).body;
+      if (['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'].includes(seen.state ?? '')) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(seen.state, JSON.stringify(seen.logs)).toBe('COMPLETE');
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.s3.endpoint, forcePathStyle: true, credentials: stack.s3.credentials });
+    const sizes: Record<string, number> = {};
+    for (const key of ['executor_0_stdout', 'executor_0_stderr']) {
+      const where = seen.logs?.[0]?.metadata?.[key] as string;
+      const head = await s3.send(new HeadObjectCommand({ Bucket: stack.s3.bucket, Key: where.replace(`s3://${stack.s3.bucket}/`, '') }));
+      sizes[key] = head.ContentLength ?? -1;
+    }
+    expect(sizes).toEqual({ executor_0_stdout: bytes, executor_0_stderr: 4 });
+  });
+});
+
 describe('a run staged in the server process, attacked', () => {
   it('creates nothing on the host for a working directory or stdout path outside its volumes', async () => {
     const mark = `tes-escape-${Date.now()}`;
@@ -131,5 +158,59 @@ describe('staging in the server process', () => {
     const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
     const staged = runPhase('stage-in', { TES_BROKER_URL: url, TES_STAGING_TICKET: 'ticket' }, { scratchDir: dir, volumes: new Map([['/data', join(dir, 'v0')]]), owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, nothingToStage: true });
     await expect(staged).rejects.toThrow('stage-in was to stage nothing, but its plan moves files');
+  });
+
+  /** A broker in this process whose plan moves nothing and which keeps every report it is given. */
+  function quietBroker(directories: string[]): StagingBroker & { reports: [string, StageReport][] } {
+    const plan = { taskId: 't', executorIndex: 0, executorCount: 1, ignoreError: false, mounts: ['/data'], directories, inputs: [], outputs: [], carry: {} } as StagingPlan;
+    const reports: [string, StageReport][] = [];
+    return {
+      reports,
+      session: () => Promise.resolve({ token: 'session', plan }),
+      plan: () => Promise.resolve(plan),
+      report: (_token: string, name: string, report: StageReport) => {
+        reports.push([name, report]);
+        return Promise.resolve();
+      },
+    } as unknown as StagingBroker & { reports: [string, StageReport][] };
+  }
+
+  async function phases(broker: StagingBroker, nothingToStage: boolean): Promise<number[]> {
+    const scratchDir = await mkdtemp(join(dir, 'run-'));
+    const volume = join(scratchDir, 'v0');
+    await mkdir(volume);
+    const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const layout = { scratchDir, volumes: new Map([['/data', volume]]), owner, broker, nothingToStage };
+    const stagedIn = await runPhase('stage-in', { TES_STAGING_TICKET: 'ticket' }, layout);
+    if (stagedIn !== 0) return [stagedIn];
+    return [stagedIn, await runPhase('stage-out', {}, { ...layout, executorExitCode: 0 })];
+  }
+
+  it('writes no stage-in report when stage-in succeeds with nothing to say; stage-out always reports', async () => {
+    const broker = quietBroker(['/data/work']);
+    expect(await phases(broker, true)).toEqual([0, 0]);
+    expect(broker.reports.map(([name]) => name)).toEqual(['stage-out']);
+    expect(broker.reports[0]?.[1]).toMatchObject({ ok: true, exitCode: 0 });
+  });
+
+  it('still reports a stage-in that failed, so that Record names why', async () => {
+    // A working directory where a file already is: stage-in cannot make it.
+    const broker = quietBroker(['/data/taken/work']);
+    const failing = async (): Promise<number[]> => {
+      const scratchDir = await mkdtemp(join(dir, 'run-'));
+      await mkdir(join(scratchDir, 'v0'));
+      await writeFile(join(scratchDir, 'v0', 'taken'), 'a file, not a directory');
+      const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+      return [await runPhase('stage-in', { TES_STAGING_TICKET: 'ticket' }, { scratchDir, volumes: new Map([['/data', join(scratchDir, 'v0')]]), owner, broker, nothingToStage: true })];
+    };
+    expect(await failing()).toEqual([1]);
+    expect(broker.reports.map(([name, report]) => [name, report.ok])).toEqual([['stage-in', false]]);
+    expect(broker.reports[0]?.[1].error).toMatch(/taken/);
+  });
+
+  it('reports every stage-in that runs in a sandbox, silent or not', async () => {
+    const broker = quietBroker([]);
+    expect(await phases(broker, false)).toEqual([0, 0]);
+    expect(broker.reports.map(([name]) => name)).toEqual(['stage-in', 'stage-out']);
   });
 });

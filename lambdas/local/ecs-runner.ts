@@ -170,6 +170,8 @@ export class LocalEcsRunner implements LogStore {
   private readonly queued = new Map<string, AbortController>();
   private runsMade: Promise<string> | undefined;
   private readonly etcMade = new Map<string, Promise<{ passwd: string; group: string }>>();
+  /** Executors' streams being kept, by task (every run's, until all are). */
+  private readonly keeping = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: LocalEcsDeps) {
     this.queue = new CapacityQueue(deps.capacity);
@@ -373,7 +375,7 @@ export class LocalEcsRunner implements LogStore {
       try {
         executed = await this.runExecutor(taskId, plan.executorIndex, spec, limitGiB, volumes, cleanups);
       } finally {
-        // Its stdout and stderr are kept while stage-out runs; the run ends once both are.
+        // Its stdout and stderr are kept while stage-out and Record run.
         logsKept = this.keepLogs(taskId, plan.executorIndex);
       }
       const { exitCode, reason } = executed;
@@ -385,7 +387,9 @@ export class LocalEcsRunner implements LogStore {
       if (this.canceled.has(taskId)) return result('UserInitiated', 'Task stopped by user');
       return result('EssentialContainerExited', 'Essential container in task exited');
     } finally {
-      await logsKept;
+      // The run answers without waiting for its executor's streams to be kept: the task ends (Finalize,
+      // RecordFailure) only once they are (logsKept), and a stop waits for them.
+      if (logsKept !== undefined) this.keepingLogs(taskId, logsKept, cleanups);
       metadata.release();
       // The room it held is given back once its volumes are gone.
       const removed = runDir === undefined ? Promise.resolve() : rm(runDir, { recursive: true, force: true }).catch(() => undefined);
@@ -552,6 +556,24 @@ export class LocalEcsRunner implements LogStore {
       closeSync(stdout);
       closeSync(stderr);
     }
+  }
+
+  /**
+   * Resolves once every executor's stdout and stderr the task has run so far are in the bucket (as
+   * on ECS, where the log driver delivers them as the container stops): the workflow ends the task
+   * only after that, so the objects its logs point to are there when a client sees it ended.
+   */
+  logsKept(taskId: string): Promise<void> {
+    return this.keeping.get(taskId) ?? Promise.resolve();
+  }
+
+  private keepingLogs(taskId: string, kept: Promise<void>, cleanups: Promise<unknown>[]): void {
+    const all = Promise.all([this.keeping.get(taskId), kept]).then(() => undefined);
+    this.keeping.set(taskId, all);
+    cleanups.push(all);
+    void all.finally(() => {
+      if (this.keeping.get(taskId) === all) this.keeping.delete(taskId);
+    });
   }
 
   /** Keeps an executor's whole stdout and stderr in the bucket, where its logs' locations point. */

@@ -112,8 +112,15 @@ export class LocalStepFunctions implements WorkflowPort {
           Prepare: step((input) => prepare(this.deps, input)),
           RunExecutor: (input: Json) => this.runner.runTask(input as unknown as RunTaskParameters) as unknown as Promise<Json>,
           Record: step((input) => record(this.deps, input)),
-          Finalize: step((input) => finalize(this.deps, input)),
-          RecordFailure: step((input) => recordFailure(this.deps, input)),
+          // A task ends once its executors' streams are kept (ecs-runner.ts logsKept).
+          Finalize: step(async (input) => {
+            await this.runner.logsKept(input.taskId);
+            return finalize(this.deps, input);
+          }),
+          RecordFailure: step(async (input) => {
+            await this.runner.logsKept(input.taskId);
+            return recordFailure(this.deps, input);
+          }),
         },
         retryIntervalOverrides: { Prepare: 200, RunExecutor: 500, Record: 200, Finalize: 200, RecordFailure: 200 },
       },
