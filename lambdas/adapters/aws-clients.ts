@@ -9,7 +9,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 
 export interface AwsConfig {
   region: string;
-  endpoints?: { dynamodb?: string; s3?: string; stepfunctions?: string };
+  endpoints?: { dynamodb?: string; s3?: string; stepfunctions?: string; ecs?: string; logs?: string };
   /** Only for stand-ins; in AWS the default provider chain (the function's role) is used. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }

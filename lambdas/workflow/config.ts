@@ -13,6 +13,7 @@
  * | TES_FARGATE_PRICES | the region's Fargate prices for the cost estimate, as JSON (default us-east-1 list prices) |
  * | TES_BROKER_URL | where stage-in/stage-out reach the staging broker |
  * | TES_STORAGE_RULES, TES_HTTP_INPUTS | the storage policy the broker enforces (lambdas/domain/storage-policy.ts) |
+ * | TES_DYNAMODB_ENDPOINT, TES_S3_ENDPOINT, TES_STEPFUNCTIONS_ENDPOINT, TES_ECS_ENDPOINT, TES_LOGS_ENDPOINT | stand-in endpoints (LocalStack, the benchmark); unset in AWS |
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -47,6 +48,8 @@ export function awsFromEnv(env: Env): AwsConfig {
   if (env['TES_DYNAMODB_ENDPOINT']) endpoints.dynamodb = env['TES_DYNAMODB_ENDPOINT'];
   if (env['TES_S3_ENDPOINT']) endpoints.s3 = env['TES_S3_ENDPOINT'];
   if (env['TES_STEPFUNCTIONS_ENDPOINT']) endpoints.stepfunctions = env['TES_STEPFUNCTIONS_ENDPOINT'];
+  if (env['TES_ECS_ENDPOINT']) endpoints.ecs = env['TES_ECS_ENDPOINT'];
+  if (env['TES_LOGS_ENDPOINT']) endpoints.logs = env['TES_LOGS_ENDPOINT'];
   return { region: required(env, 'AWS_REGION'), endpoints };
 }
 
@@ -74,7 +77,8 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
   const logGroup = required(env, 'TES_EXECUTOR_LOG_GROUP');
   const executionRoleArn = env['TES_EXECUTION_ROLE_ARN'];
   const cluster = required(env, 'TES_CLUSTER_ARN');
-  const ecs = new ECSClient({ region: aws.region });
+  // (The ECS and CloudWatch Logs clients are made here, not in aws-clients.ts, which the API's bundles import.)
+  const ecs = new ECSClient({ region: aws.region, ...(aws.endpoints?.ecs === undefined ? {} : { endpoint: aws.endpoints.ecs }) });
   const deps: WorkflowDeps = {
     store,
     objects: new S3ObjectStore(s3, bucket),
@@ -93,7 +97,7 @@ export function workflowFromEnv(env: Env): CloudWorkflow {
     sizing: { spotAllowed: env['TES_SPOT_ALLOWED'] === 'true' },
     prices: fargatePricesFromEnv(env['TES_FARGATE_PRICES']),
     clock: systemClock,
-    logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region }), logGroup, store),
+    logs: new CloudWatchLogStore(new CloudWatchLogsClient({ region: aws.region, ...(aws.endpoints?.logs === undefined ? {} : { endpoint: aws.endpoints.logs }) }), logGroup, store),
     ...(env['TES_BROKER_URL'] ? { brokerUrl: env['TES_BROKER_URL'] } : {}),
     ...httpInputAllow(env),
     stopExecutors: (_taskId, arns, reason) => stopEcsTasks(ecs, cluster, arns, reason),
