@@ -208,6 +208,14 @@ for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(','
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const busy = await treeRssMiB(full.child.pid as number);
     await full.stop();
+    // The same with nine in ten of them QUEUED: the API answers however many the reconciler resumes.
+    const mostlyQueued = await mkdtemp(join(tmpdir(), 'tes-bench-queued-'));
+    await seed(mostlyQueued, (i) => i % 10 !== 0);
+    const queuedStart = await startServer(mostlyQueued, { TES_LOCAL_RUNTIME: 'bubblewrap', TES_LOCAL_CPUS: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const queuedBusy = await treeRssMiB(queuedStart.child.pid as number);
+    await queuedStart.stop();
+    await rm(mostlyQueued, { recursive: true, force: true });
     // Memory idle after a restart with LARGE tasks that have all run.
     const done = await mkdtemp(join(tmpdir(), 'tes-bench-done-'));
     await seed(done, () => false);
@@ -217,7 +225,8 @@ for (const store of (process.env['BENCH_STORES'] ?? 'sqlite,dynamodb').split(','
     await restarted.stop();
     await rm(done, { recursive: true, force: true });
     report(
-      `npm start to the first answer: ${empty.ms.toFixed(0)} ms with an empty data directory, ${full.ms.toFixed(0)} ms with ${LARGE.toLocaleString('en')} tasks (${(LARGE / 10).toLocaleString('en')} QUEUED); ` +
+      `npm start to the first answer: ${empty.ms.toFixed(0)} ms with an empty data directory, ${full.ms.toFixed(0)} ms with ${LARGE.toLocaleString('en')} tasks (${(LARGE / 10).toLocaleString('en')} QUEUED), ` +
+        `${queuedStart.ms.toFixed(0)} ms with ${LARGE.toLocaleString('en')} tasks (${((LARGE * 9) / 10).toLocaleString('en')} QUEUED; ${queuedBusy.own.toFixed(0)} / ${queuedBusy.tree.toFixed(0)} MiB 10 s later); ` +
         `memory (RSS), server / with the processes it started: ${idle.own.toFixed(0)} / ${idle.tree.toFixed(0)} MiB idle and empty, ${loaded.own.toFixed(0)} / ${loaded.tree.toFixed(0)} MiB idle after a restart with ${LARGE.toLocaleString('en')} tasks that have run, ` +
         `${busy.own.toFixed(0)} / ${busy.tree.toFixed(0)} MiB 10 s into running the ${(LARGE / 10).toLocaleString('en')} it resumed (bubblewrap, TES_LOCAL_CPUS=1)`,
     );
