@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '.venv/', 'lambdas/domain/generated/'] },
+  { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '.venv/', '.venv-*/', 'lambdas/domain/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
