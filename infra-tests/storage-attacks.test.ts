@@ -228,6 +228,15 @@ describe('long output lists and kept logs (outputs and logs of any size)', () =>
       expect(reply.body.details?.[0]?.rule).toBe('storage_scope');
     }
   });
+
+  it("Mallory cannot name them as her outputs either: no task writes a stage report (a silent stage-in leaves none to overwrite), an output page or kept logs", async () => {
+    const own = (await bob.post<{ id: string }>('/tasks', task({}))).body.id;
+    for (const key of [`tasks/${own}/runs/0/stage-in.json`, `tasks/${own}/runs/0/stage-out.json`, `tasks/${own}/runs/0/outputs/0.json`, `tasks/${own}/logs/0/stdout`]) {
+      const reply = await mallory.post<{ details?: { rule?: string }[] }>('/tasks', task({ outputs: [{ path: '/out/x', url: `s3://${bucket}/${key}` }] }));
+      expect(reply.status, key).toBe(400);
+      expect(reply.body.details?.[0]?.rule).toBe('storage_scope');
+    }
+  });
 });
 
 describe('sealed service objects', () => {

@@ -274,6 +274,60 @@ describe('Record', () => {
     expect((await table.store.get(task.id))?.logs[0]?.outputs).toEqual([]);
   });
 
+  describe('a stage-in that wrote no report (locally, one with nothing to stage that had nothing to say)', () => {
+    /** Only stage-out's report, as such a run leaves. */
+    function stageOutOnly(id: string): void {
+      objects.objects.set(reportKey(id, 0, 'stage-out'), sealReport(deps.stagingTokens as StagingTokens, id, 0, 'stage-out', { ...ok, exitCode: 0 }));
+    }
+    const stageInExit = (code: number | undefined) => ecs(0, { Containers: [{ Name: 'stage-in', ...(code === undefined ? {} : { ExitCode: code }) }, { Name: 'executor', ExitCode: 0 }, { Name: 'stage-out', ExitCode: 0 }] });
+
+    it('succeeded when its container exited 0', async () => {
+      const task = await running();
+      stageOutOnly(task.id);
+      const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+      expect(next.outcome?.systemError).toBeUndefined();
+      expect(await finalize(deps, next)).toEqual({ state: 'COMPLETE' });
+    });
+
+    it('did not succeed when its container exited otherwise', async () => {
+      const task = await running();
+      stageOutOnly(task.id);
+      const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0)], ecs: stageInExit(2) });
+      expect(next.outcome?.systemError).toBe('stage-in did not finish (exit code 2)');
+    });
+
+    it("attack: another task's sealed failure report, copied into its place, is none", async () => {
+      const [victim, other] = [await running(), await running()];
+      stageOutOnly(victim.id);
+      const tokens = deps.stagingTokens as StagingTokens;
+      const failing: StageReport = { ok: false, error: 'inputs[0] could not be staged', warnings: ['planted'] };
+      objects.objects.set(reportKey(victim.id, 0, 'stage-in'), sealReport(tokens, other.id, 0, 'stage-in', failing));
+      const next = await record(deps, { taskId: victim.id, index: 0, runs: [plan(0)], ecs: ecs(0) });
+      expect(next.outcome?.systemError).toBeUndefined();
+      expect((await table.store.get(victim.id))?.logs[0]?.system_logs).toBeUndefined();
+    });
+
+    it("attack: the task's own report of another stage or executor, or one with no seal, is none", async () => {
+      const task = await running(2);
+      stageOutOnly(task.id);
+      const tokens = deps.stagingTokens as StagingTokens;
+      const failing: StageReport = { ok: false, error: 'planted', warnings: ['planted'] };
+      for (const planted of [
+        sealReport(tokens, task.id, 0, 'stage-out', failing),
+        sealReport(tokens, task.id, 1, 'stage-in', failing),
+        JSON.stringify(failing),
+        JSON.stringify({ ...failing, seal: 'x' }),
+      ]) {
+        objects.objects.set(reportKey(task.id, 0, 'stage-in'), planted);
+        const next = await record(deps, { taskId: task.id, index: 0, runs: [plan(0), plan(1)], ecs: ecs(0) });
+        expect(next.outcome?.systemError, planted).toBeUndefined();
+        expect(next.run, planted).toBeDefined();
+        await table.store.updateLogs((await table.store.get(task.id)) as TaskRecord, [{ logs: [], outputs: [] }], {});
+      }
+      expect((await table.store.get(task.id))?.logs[0]?.system_logs).toBeUndefined();
+    });
+  });
+
   it('Finalize turns a task being canceled into CANCELED', async () => {
     const task = await running();
     await table.store.changeState(task, { to: 'CANCELING' });
