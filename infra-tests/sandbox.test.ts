@@ -138,4 +138,27 @@ describe.each(runtimes.map((r) => [r.kind, r] as const))('inside the local sandb
     else if (kind === 'bubblewrap') for (const uid of uids) expect(uid).toBe(process.getuid?.());
     await tes.post(`/tasks/${id}:cancel`);
   });
+
+  it('leaves no process behind for a task canceled at any moment of its start, while its sandbox is being made too', async () => {
+    /** Host processes whose command line names one of the tasks (the runtime's client and monitor, the executor). */
+    const naming = (ids: string[]): string[] =>
+      execFileSync('ps', ['-eo', 'args='])
+        .toString()
+        .split('\n')
+        .filter((line) => ids.some((id) => line.includes(id)) || line.trim() === 'sleep 37');
+    const ids: string[] = [];
+    // From at once to well past the moment the sandbox starts (a container runtime takes 100–300 ms to make one).
+    for (let delay = 0; delay <= 400; delay += 25) {
+      const reply = await tes.post<{ id: string }>('/tasks', task({ executors: [{ image: TEST_IMAGE, command: ['sleep', '37'] }] }));
+      expect(reply.status, reply.text).toBe(200);
+      ids.push(reply.body.id);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      expect((await tes.post(`/tasks/${reply.body.id}:cancel`)).status).toBe(200);
+      expect((await waitForTerminal((path) => tes.get<TesTask>(path), reply.body.id)).state).toBe('CANCELED');
+    }
+    // A stop answers once the executor is gone; what the runtime tidies after that goes within seconds.
+    let left = naming(ids);
+    for (const until = Date.now() + 15_000; left.length > 0 && Date.now() < until; left = naming(ids)) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(left).toEqual([]);
+  }, 120_000);
 });

@@ -26,6 +26,11 @@ const hostInfos = new Map<ContainerEngine, Promise<{ rootless: boolean; cgroupsV
 /** The processes (and runtimes) whose containers a sentinel watches already. */
 const sentinels = new Set<string>();
 
+/** How long a stopped executor's runtime client may outlive the kills of its container before it is killed too. */
+export const CLIENT_KILL_GRACE_MS = 5000;
+/** Between kills of a container that has not started yet. */
+const KILL_RETRY_MS = 50;
+
 /** Labels every container a local stack starts, with the stack's process id, to clean up after a kill. */
 export const STACK_LABEL = 'tes.local.stack';
 
@@ -229,6 +234,8 @@ export class ContainerSandbox implements Sandbox {
   private readonly pulls = new Map<string, Promise<Prepared>>();
   /** When each image was last found or pulled. */
   private readonly known = new Map<string, number>();
+  /** Containers being killed (a cancel and a timeout may ask at once). */
+  private readonly killing = new Set<string>();
   /** What the kernel refused each running container so far (its cgroup goes when it stops). */
   private readonly watched = new Map<string, { counters: CgroupCounters; done: Promise<void>; id: string }>();
 
@@ -410,10 +417,39 @@ export class ContainerSandbox implements Sandbox {
     return undefined;
   }
 
+  /**
+   * Stops the container itself: killing the client would leave it running. The client is not killed
+   * with it: killed while the runtime makes the container, it leaves a half-made one behind (its init
+   * process waiting to be started) that the runtime no longer knows and no `rm` removes. The kill is
+   * sent again until the container has started (a kill finds nothing to kill before that) and its
+   * client has ended; a client still there after CLIENT_KILL_GRACE_MS (an image still being pulled,
+   * with no container yet) is killed.
+   */
   kill(child: ChildProcess, spec: SandboxSpec): void {
-    // Killing the client would leave the container running: stop the container itself.
-    spawn(this.kind, ['kill', '--', spec.name], { stdio: 'ignore', env: launcherEnvironment() }).on('error', () => undefined);
-    killGroup(child);
+    if (this.killing.has(spec.name)) return;
+    this.killing.add(spec.name);
+    const ended = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const deadline = Date.now() + CLIENT_KILL_GRACE_MS;
+    const attempt = (): void => {
+      if (ended()) {
+        this.killing.delete(spec.name);
+        return;
+      }
+      if (Date.now() >= deadline) {
+        killGroup(child);
+        this.killing.delete(spec.name);
+        return;
+      }
+      const killer = spawn(this.kind, ['kill', '--', spec.name], { stdio: 'ignore', env: launcherEnvironment() });
+      let next = false;
+      const again = (): void => {
+        if (next) return;
+        next = true;
+        setTimeout(attempt, KILL_RETRY_MS).unref();
+      };
+      killer.on('error', again).on('exit', again);
+    };
+    attempt();
   }
 
   async finish(spec: SandboxSpec, exitCode: number): Promise<Finished> {
