@@ -56,4 +56,39 @@ describe('the reconciler', () => {
     await reconcile({ store: table.store, workflow, clock }, { graceSeconds: 60 });
     expect(workflow.started).not.toContain('01rzzzzzzzzz');
   });
+
+  it('reads a few tasks at once but acts on them one after another, oldest first, and stops between any two when told', async () => {
+    const queued: string[] = [];
+    for (let i = 0; i < 21; i += 1) queued.push((await stored('QUEUED')).id);
+    let reading = 0;
+    let most = 0;
+    const store = Object.create(table.store) as typeof table.store;
+    store.get = async (id: string) => {
+      reading += 1;
+      most = Math.max(most, reading);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return await table.store.get(id);
+      } finally {
+        reading -= 1;
+      }
+    };
+    const workflow = new RecordingWorkflow();
+    const outcome = await reconcile({ store, workflow, clock }, { graceSeconds: 60 });
+    expect(outcome.resumed.filter((id) => queued.includes(id))).toEqual(queued);
+    expect(workflow.started.filter((id) => queued.includes(id))).toEqual(queued);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
+
+    // Told to stop after the third start (of the 21 and more still QUEUED): nothing more is started, even among tasks already read.
+    const stop = new AbortController();
+    const stopping = new RecordingWorkflow();
+    const start = stopping.start.bind(stopping);
+    stopping.start = async (id: string) => {
+      await start(id);
+      if (stopping.started.length === 3) stop.abort();
+    };
+    await reconcile({ store, workflow: stopping, clock }, { graceSeconds: 60, signal: stop.signal });
+    expect(stopping.started).toHaveLength(3);
+  });
 });

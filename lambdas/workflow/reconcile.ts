@@ -16,6 +16,13 @@ export interface ReconcileOutcome {
   ended: string[];
 }
 
+/**
+ * Tasks read at once: the reads are independent, and one at a time they were most of a walk (30
+ * tasks, 89 ms of a cold start). What is done with each stays in order, one task after another, so
+ * the workflow API sees the same calls at the same pace.
+ */
+const READ_AHEAD = 8;
+
 export async function reconcile(
   deps: { store: TaskStore; workflow: WorkflowPort; clock: Clock },
   options: {
@@ -28,32 +35,38 @@ export async function reconcile(
 ): Promise<ReconcileOutcome> {
   const outcome: ReconcileOutcome = { checked: 0, resumed: [], canceled: [], ended: [] };
   let after: string | undefined;
+  const aborted = (): boolean => options.signal?.aborted === true;
   for (;;) {
     const page = await deps.store.listActive(after);
-    for (const id of page.ids) {
-      if (options.signal?.aborted === true) return outcome;
-      after = id;
-      outcome.checked += 1;
-      const read = await deps.store.get(id);
-      if (read === undefined) continue;
-      const age = (deps.clock.now().getTime() - Date.parse(read.creationTime)) / 1000;
-      if (age < options.graceSeconds) continue;
-      if (options.createdBefore !== undefined && Date.parse(read.creationTime) >= options.createdBefore.getTime()) continue;
-      const status = await deps.workflow.status(id);
-      if (status === 'running') continue;
-      if (read.state === 'QUEUED' && status === 'absent') {
-        await deps.workflow.start(id);
-        outcome.resumed.push(id);
-      } else if (read.state === 'CANCELING') {
-        await moveTask(deps, read, 'CANCELED');
-        outcome.canceled.push(id);
-      } else {
-        const ended = await endWithSystemError(
-          deps,
-          read,
-          `the task's workflow ${status === 'absent' ? 'vanished' : 'ended'} while the task was ${read.state}; the reconciler ended it`,
-        );
-        if (ended.state === 'SYSTEM_ERROR') outcome.ended.push(id);
+    for (let start = 0; start < page.ids.length; start += READ_AHEAD) {
+      if (aborted()) return outcome;
+      const ids = page.ids.slice(start, start + READ_AHEAD);
+      const reads = await Promise.all(ids.map((id) => deps.store.get(id)));
+      for (const [i, id] of ids.entries()) {
+        if (aborted()) return outcome;
+        after = id;
+        outcome.checked += 1;
+        const read = reads[i];
+        if (read === undefined) continue;
+        const age = (deps.clock.now().getTime() - Date.parse(read.creationTime)) / 1000;
+        if (age < options.graceSeconds) continue;
+        if (options.createdBefore !== undefined && Date.parse(read.creationTime) >= options.createdBefore.getTime()) continue;
+        const status = await deps.workflow.status(id);
+        if (status === 'running') continue;
+        if (read.state === 'QUEUED' && status === 'absent') {
+          await deps.workflow.start(id);
+          outcome.resumed.push(id);
+        } else if (read.state === 'CANCELING') {
+          await moveTask(deps, read, 'CANCELED');
+          outcome.canceled.push(id);
+        } else {
+          const ended = await endWithSystemError(
+            deps,
+            read,
+            `the task's workflow ${status === 'absent' ? 'vanished' : 'ended'} while the task was ${read.state}; the reconciler ended it`,
+          );
+          if (ended.state === 'SYSTEM_ERROR') outcome.ended.push(id);
+        }
       }
     }
     if (!page.more) return outcome;
