@@ -38,6 +38,14 @@ function table(id: string, headings: readonly string[], rows: readonly (readonly
   );
 }
 
+/** A muted line that says there is nothing to show. */
+const nothing = (text = 'None.'): HTMLElement => h('p', { class: 'muted' }, text);
+
+/** The rows as a table, or `empty` when there are none. */
+function tableOr(empty: string, id: string, headings: readonly string[], rows: readonly (readonly Child[])[]): HTMLElement {
+  return rows.length === 0 ? nothing(empty) : table(id, headings, rows);
+}
+
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h('section', { id, class: 'part' }, h('h2', {}, title), ...children);
 }
@@ -134,44 +142,36 @@ function draw(task: TesTask, previous: HTMLElement | undefined): HTMLElement {
     section(
       'inputs',
       'Inputs',
-      (task.inputs ?? []).length === 0
-        ? h('p', { class: 'muted' }, 'None.')
-        : table(
-            'inputs-table',
-            ['name', 'path', 'type', 'from'],
-            (task.inputs ?? []).map((input) => [
-              input.name,
-              code(input.path),
-              input.type ?? 'FILE',
-              input.url !== undefined ? code(input.url) : input.content !== undefined ? `content, ${bytes(new TextEncoder().encode(input.content).length)}` : undefined,
-            ]),
-          ),
+      tableOr(
+        'None.',
+        'inputs-table',
+        ['name', 'path', 'type', 'from'],
+        (task.inputs ?? []).map((input) => [
+          input.name,
+          code(input.path),
+          input.type ?? 'FILE',
+          input.url !== undefined ? code(input.url) : input.content !== undefined ? `content, ${bytes(new TextEncoder().encode(input.content).length)}` : undefined,
+        ]),
+      ),
     ),
     section(
       'outputs',
       'Outputs',
-      (task.outputs ?? []).length === 0
-        ? h('p', { class: 'muted' }, 'None.')
-        : table(
-            'outputs-table',
-            ['name', 'path', 'type', 'to'],
-            (task.outputs ?? []).map((output) => [output.name, code(output.path), output.type ?? 'FILE', code(output.url)]),
-          ),
+      tableOr('None.', 'outputs-table', ['name', 'path', 'type', 'to'], (task.outputs ?? []).map((output) => [output.name, code(output.path), output.type ?? 'FILE', code(output.url)])),
       h('h3', {}, 'Files uploaded'),
-      files.length === 0
-        ? h('p', { class: 'muted' }, ended(task) ? 'None.' : 'None yet.')
-        : table(
-            'output-files',
-            ['path', 'url', 'size'],
-            files.slice(0, MAX_OUTPUT_FILES).map((file) => [code(file.path), code(file.url), bytes(file.size_bytes)]),
-          ),
+      tableOr(
+        ended(task) ? 'None.' : 'None yet.',
+        'output-files',
+        ['path', 'url', 'size'],
+        files.slice(0, MAX_OUTPUT_FILES).map((file) => [code(file.path), code(file.url), bytes(file.size_bytes)]),
+      ),
       files.length > MAX_OUTPUT_FILES ? h('p', { class: 'muted' }, `and ${files.length - MAX_OUTPUT_FILES} more`) : undefined,
       last?.metadata?.['outputs_total'] === undefined ? undefined : h('p', { class: 'muted' }, `${last.metadata['outputs_total']} files in all (the API gives long lists in parts)`),
     ),
     section(
       'system-logs',
       'System logs',
-      systemLogs.length === 0 ? h('p', { class: 'muted' }, 'None.') : logPre('system', systemLogs.join('\n')),
+      systemLogs.length === 0 ? nothing() : logPre('system', systemLogs.join('\n')),
     ),
     section(
       'cost',
@@ -189,12 +189,12 @@ function draw(task: TesTask, previous: HTMLElement | undefined): HTMLElement {
           ),
     ),
     resourceList.childElementCount === 0 ? undefined : section('resources', 'Resources', resourceList),
-    section('metadata', 'Metadata', metadata.length === 0 ? h('p', { class: 'muted' }, 'None.') : table('metadata-table', ['key', 'value'], metadata.map(([key, value]) => [code(key), value]))),
+    section('metadata', 'Metadata', tableOr('None.', 'metadata-table', ['key', 'value'], metadata.map(([key, value]) => [code(key), value]))),
     section(
       'tags',
       'Tags',
       tags.length === 0
-        ? h('p', { class: 'muted' }, 'None.')
+        ? nothing()
         : h('ul', { class: 'tags' }, ...tags.map(([key, value]) => h('li', {}, h('a', { href: listHash({ tags: [`${key}=${value}`] }), title: 'tasks with this tag' }, `${key}=${value}`)))),
     ),
   );
