@@ -30,6 +30,26 @@ export async function moveTask(
   }
 }
 
+/**
+ * Writes what `change` makes of the task's logs, made again from the task as it is now when another
+ * writer came first. `change` answers undefined when there is nothing (more) to write; after
+ * MAX_ATTEMPTS lost races the change is dropped (it only notes what the platform reported).
+ */
+export async function noteInLogs(deps: Pick<TesDeps, 'store'>, read: TaskRecord | undefined, change: (current: TaskRecord) => TesTaskLog[] | undefined): Promise<void> {
+  let current = read;
+  for (let attempt = 1; current !== undefined && attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const logs = change(current);
+    if (logs === undefined) return;
+    try {
+      await deps.store.updateLogs(current, logs);
+      return;
+    } catch (error) {
+      if (!(error instanceof StaleWriteError)) throw error;
+      current = error.current;
+    }
+  }
+}
+
 /** Appends a line to the system logs of the task's latest attempt (creating the attempt's log if needed). */
 export function withSystemLog(logs: TesTaskLog[], line: string): TesTaskLog[] {
   if (logs.length === 0) return [{ logs: [], outputs: [], system_logs: [line] }];

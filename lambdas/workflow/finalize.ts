@@ -8,8 +8,7 @@ import { FARGATE_PRICES, fargateCost, fargateSize } from '../domain/fargate.js';
 import { isTerminal } from '../domain/states.js';
 import { ecsTaskArns, executorStartMetadataKey } from '../domain/task-record.js';
 import type { TesState, TesTaskLog } from '../domain/tes.js';
-import { moveTask, withSystemLog } from '../usecases/transitions.js';
-import { StaleWriteError } from '../ports/task-store.js';
+import { moveTask, noteInLogs, withSystemLog } from '../usecases/transitions.js';
 import type { WorkflowDeps } from './deps.js';
 import type { StepFailure, WorkflowState } from './state.js';
 
@@ -76,23 +75,17 @@ function withExecutorStart(logs: TesTaskLog[], start: ExecutorStart): TesTaskLog
  * started noted for the running executor's log (a second executor's is its own, not the task's).
  */
 export async function executorStarted(deps: Pick<WorkflowDeps, 'store'>, taskId: string, start?: ExecutorStart): Promise<void> {
-  let read = await deps.store.get(taskId);
+  const read = await deps.store.get(taskId);
   if (read === undefined) return;
   if (read.state === 'INITIALIZING') {
     await moveTask(deps, read, 'RUNNING', start === undefined ? undefined : (logs) => withExecutorStart(logs, start));
     return;
   }
   if (start === undefined) return;
-  for (let attempt = 0; attempt < 5 && read !== undefined && read.state === 'RUNNING'; attempt += 1) {
-    const logs = withExecutorStart(read.logs, start);
+  await noteInLogs(deps, read, (current) => {
+    if (current.state !== 'RUNNING') return undefined;
+    const logs = withExecutorStart(current.logs, start);
     // A late event for a run Record has already written up changes nothing.
-    if (logs === read.logs || start.index < (read.logs.at(-1)?.logs.length ?? 0)) return;
-    try {
-      await deps.store.updateLogs(read, logs);
-      return;
-    } catch (error) {
-      if (!(error instanceof StaleWriteError)) throw error;
-      read = error.current;
-    }
-  }
+    return logs === current.logs || start.index < (current.logs.at(-1)?.logs.length ?? 0) ? undefined : logs;
+  });
 }

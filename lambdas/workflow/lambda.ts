@@ -3,11 +3,9 @@
  * ECS task-state rule's target; the reconciler is reconcile-lambda.ts). Each builds its dependencies from the
  * environment once per container and then only passes the event on.
  */
-import { ecsTaskMetadataKey, type TaskRecord } from '../domain/task-record.js';
-import type { TesTaskLog } from '../domain/tes.js';
+import { ecsTaskMetadataKey } from '../domain/task-record.js';
 import { CONTAINERS } from '../domain/task-definition.js';
-import { moveTask } from '../usecases/transitions.js';
-import { StaleWriteError } from '../ports/task-store.js';
+import { moveTask, noteInLogs } from '../usecases/transitions.js';
 import { workflowFromEnv, type CloudWorkflow } from './config.js';
 import { executorStarted, finalize, recordFailure } from './finalize.js';
 import { prepare } from './prepare.js';
@@ -62,23 +60,15 @@ export async function onEcsTaskStateChange(deps: Pick<WorkflowDeps, 'store'>, ev
   // writer is tried again, and a run started again after a Spot interruption replaces the note.
   const arn = event.detail.taskArn;
   if (arn !== undefined && event.detail.lastStatus !== 'STOPPED') {
-    let current: TaskRecord | undefined = read;
-    for (let attempt = 0; attempt < 5 && current !== undefined && current.logs.length > 0; attempt += 1) {
-      const last = current.logs.at(-1) as TesTaskLog;
+    await noteInLogs(deps, read, (current) => {
+      const last = current.logs.at(-1);
+      if (last === undefined) return undefined;
       const index = executorIndexOf(event) ?? last.logs.length;
-      // A late event of a run Record has already written up changes nothing.
-      if (index < last.logs.length) break;
       const key = ecsTaskMetadataKey(index);
-      if (last.metadata?.[key] === arn) break;
-      const logs = [...current.logs.slice(0, -1), { ...last, metadata: { ...last.metadata, [key]: arn } }];
-      try {
-        await deps.store.updateLogs(current, logs);
-        break;
-      } catch (error) {
-        if (!(error instanceof StaleWriteError)) throw error;
-        current = error.current;
-      }
-    }
+      // A late event of a run Record has already written up changes nothing.
+      if (index < last.logs.length || last.metadata?.[key] === arn) return undefined;
+      return [...current.logs.slice(0, -1), { ...last, metadata: { ...last.metadata, [key]: arn } }];
+    });
   }
   if (event.detail.lastStatus === 'STOPPED') {
     const current = await deps.store.get(taskId);
