@@ -559,9 +559,10 @@ export class LocalEcsRunner implements LogStore {
   }
 
   /**
-   * Resolves once every executor's stdout and stderr the task has run so far are in the bucket (as
-   * on ECS, where the log driver delivers them as the container stops): the workflow ends the task
-   * only after that, so the objects its logs point to are there when a client sees it ended.
+   * Resolves once every executor's stdout and stderr the task has run so far are in the bucket: the
+   * local workflow ends the task only after that, so the objects its logs point to are whole when a
+   * client sees it ended. (In AWS the awslogs driver sends the streams to CloudWatch as they are
+   * written; nothing waits for the last lines there.)
    */
   logsKept(taskId: string): Promise<void> {
     return this.keeping.get(taskId) ?? Promise.resolve();
